@@ -1,0 +1,91 @@
+"""The catalog: activations and losses by name (DESIGN.md's catalog names).
+
+>>> from derive import catalog
+>>> catalog.activation("sigmoid")
+sigmoid
+>>> catalog.loss("mse").name
+'quadratic'
+"""
+
+from __future__ import annotations
+
+from derive import errors
+from derive.catalog import activations, losses
+from derive.catalog.activations import Activation
+from derive.catalog.losses import Loss
+
+ACTIVATIONS: dict[str, type[Activation]] = {
+    cls.name: cls
+    for cls in (
+        activations.sigmoid,
+        activations.tanh,
+        activations.identity,
+        activations.exp,
+        activations.softplus,
+        activations.relu,
+    )
+}
+
+LOSSES: dict[str, type[Loss]] = {
+    cls.name: cls for cls in (losses.quadratic, losses.bce, losses.poisson)
+}
+
+ALIASES: dict[str, str] = {alias: cls.name for cls in LOSSES.values() for alias in cls.aliases}
+
+
+def _normalise(name: str) -> str:
+    return name.strip().lower().replace("-", "_")
+
+
+def activation(name: str) -> type[Activation]:
+    """The activation called ``name``; :class:`~derive.errors.UnknownName` if none."""
+    key = _normalise(name)
+    if key not in ACTIVATIONS:
+        raise errors.UnknownName("activation", name, ACTIVATIONS)
+    return ACTIVATIONS[key]
+
+
+def loss(name: str) -> type[Loss]:
+    """The loss called ``name`` or one of its aliases (``mse`` is ``quadratic``)."""
+    key = _normalise(name)
+    key = ALIASES.get(key, key)
+    if key not in LOSSES:
+        raise errors.UnknownName("loss", name, [*LOSSES, *ALIASES])
+    return LOSSES[key]
+
+
+def fits(loss_cls: type[Loss], activation_cls: type[Activation]) -> bool:
+    """True when every output a = f(z) of the activation is in the loss's domain."""
+    return bool(activation_cls.output_range.is_subset(loss_cls.a_domain))
+
+
+def check_domain(loss_cls: type[Loss], activation_cls: type[Activation]) -> None:
+    """Raise :class:`~derive.errors.DomainError` unless every a = f(z) is in the loss's domain."""
+    if not fits(loss_cls, activation_cls):
+        raise errors.DomainError(
+            f"{loss_cls.name} needs a in {interval(loss_cls.a_domain)}, but "
+            f"{activation_cls.name} gives a in {interval(activation_cls.output_range)}"
+        )
+
+
+def pairs(valid: bool | None = None) -> list[tuple[str, str]]:
+    """Every (loss, activation) name pair; only the valid (or invalid) ones if asked."""
+    out = []
+    for loss_cls in LOSSES.values():
+        for act in ACTIVATIONS.values():
+            if valid is None or fits(loss_cls, act) == valid:
+                out.append((loss_cls.name, act.name))
+    return out
+
+
+def interval(s) -> str:
+    """A set as a person writes it: (0, 1), [0, oo), all reals."""
+    import sympy as sp
+
+    if s == sp.S.Reals:
+        return "(-oo, oo)"
+    if isinstance(s, sp.Interval):
+        left = "(" if s.left_open else "["
+        right = ")" if s.right_open else "]"
+        return f"{left}{s.start}, {s.end}{right}"
+    return str(s)

@@ -1,0 +1,215 @@
+"""derive(loss, activation): the chain-rule derivation of δ, ∂C/∂w_j, ∂C/∂b.
+
+The driver reads as the pipeline: definitions, the chain rule, each factor,
+σ′(z) written through a, the product and what cancels in it, the gradients,
+the batch mean.  Before a :class:`~derive.steps.Derivation` is returned every
+step is proven equal to the step before it about the same quantity and to an
+independent reference (plain ``sympy.diff`` of the fully elementary cost), so
+a wrong step can never be printed.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+
+import sympy as sp
+
+from derive import analysis, catalog, errors, notation, proof, steps
+from derive.notation import C, C_batch, Partial, Product, SampleSum, a, b, delta, n, w_j, x_j, y, z
+from derive.steps import Step
+
+
+@functools.lru_cache(maxsize=None)
+def derive(loss: str, activation: str) -> steps.Derivation:
+    """Derive ∂C/∂z, ∂C/∂w_j and ∂C/∂b of ``loss ∘ activation``, step by step.
+
+    >>> d = derive("bce", "sigmoid")
+    >>> d.delta, d.cancels, d.saturates
+    (a - y, True, False)
+    >>> derive("quadratic", "sigmoid").delta
+    a*(1 - a)*(a - y)
+
+    Raises :class:`~derive.errors.UnknownName` for a name not in the catalog and
+    :class:`~derive.errors.DomainError` when the activation's outputs are not
+    all in the loss's domain (bce ∘ relu: a = 0 is possible, ln 0 is not).
+    """
+    loss_cls = catalog.loss(loss)
+    act = catalog.activation(activation)
+    catalog.check_domain(loss_cls, act)
+
+    # 1. definitions: C = L(a, y), a = f(z), z = Σ_k w_k x_k + b
+    trace = _definitions(loss_cls, act)
+    # 2. the chain rule through a and z
+    trace.append(Step("chain rule", Partial(C, w_j), Product(Partial(C, a), Partial(a, z), Partial(z, w_j)),
+                      "C depends on w_j only through a, and a only through z"))
+    # 3. each factor: ∂C/∂a, ∂a/∂z (σ′ through a), ∂z/∂w_j
+    dC_da = _loss_factor(trace, loss_cls)
+    da_dz = _activation_factor(trace, act)
+    trace.append(Step("differentiate", Partial(z, w_j), _dz(w_j),
+                      "only the term w_j x_j of z depends on w_j"))
+    # 4. δ = ∂C/∂a · ∂a/∂z, and what cancels in the product
+    delta_value = _delta(trace, dC_da, da_dz)
+    # 5. ∂C/∂w_j = x_j δ and ∂C/∂b = δ
+    grad_w, grad_b = _weight_and_bias(trace, delta_value)
+    # 6. the mean over a batch of n inputs
+    _batch(trace, grad_w, grad_b)
+
+    check(trace, _references(loss_cls, act))
+    return steps.Derivation(
+        loss=loss_cls.name,
+        activation=act.name,
+        steps=tuple(trace),
+        delta=delta_value,
+        grad_w=grad_w,
+        grad_b=grad_b,
+        conditions=_conditions(loss_cls, act),
+        analysis=analysis.analyse(delta_value, act),
+    )
+
+
+def _definitions(loss_cls, act) -> list[Step]:
+    return [
+        Step("definition", C, loss_cls.elementary(a, y),
+             f"{loss_cls.description}; defined for a in {catalog.interval(loss_cls.a_domain)}, "
+             f"targets y in {catalog.interval(loss_cls.y_domain)}"),
+        Step("definition", a, act(z),
+             f"{act.description}; a takes values in {catalog.interval(act.output_range)}"),
+        Step("definition", z, notation.z_sum, "weighted input: inputs x_k, weights w_k, bias b"),
+    ]
+
+
+def _loss_factor(trace: list[Step], loss_cls) -> sp.Expr:
+    """Append ∂C/∂a: the plain derivative, then the catalog's written form."""
+    raw = sp.diff(loss_cls.elementary(a, y), a)
+    trace.append(Step("differentiate", Partial(C, a), raw, f"differentiate {loss_cls.name} with respect to a"))
+    written = loss_cls.gradient(a, y)
+    if written != raw:
+        trace.append(Step("common denominator", Partial(C, a), written, "over one denominator"))
+    return written
+
+
+def _activation_factor(trace: list[Step], act) -> sp.Expr:
+    """Append ∂a/∂z: f′(z), its own form, and the same through a when that exists."""
+    own = act(z).derivative()
+    trace.append(Step("differentiate", Partial(a, z), sp.Derivative(act(z), z), f"a = {act.name}(z)"))
+    trace.append(Step(f"derivative of {act.name}", Partial(a, z), own,
+                      f"{act.name}'(z) = {sp.sstr(own)}"))
+    through = act.derivative_through_output(a)
+    if through is None:
+        return own
+    if through != own:
+        trace.append(Step("through output", Partial(a, z), through,
+                          f"write {act.name}'(z) through the output a = {act.name}(z)"))
+    return through
+
+
+def _delta(trace: list[Step], dC_da: sp.Expr, da_dz: sp.Expr) -> sp.Expr:
+    """Append δ = ∂C/∂a · ∂a/∂z, the product, and its cancelled form; return δ."""
+    trace.append(Step("definition", delta, Partial(C, z), "the error of the neuron"))
+    trace.append(Step("chain rule", delta, Product(Partial(C, a), Partial(a, z)), "C depends on z only through a"))
+    trace.append(Step("substitute", delta, Product(dC_da, da_dz), "the two factors above"))
+    value = sp.Mul(dC_da, da_dz)  # Mul cancels common factors of the two
+    cancelled = sp.fraction(dC_da)[1] / sp.fraction(value)[1]
+    if cancelled != 1:
+        trace.append(Step("cancel", delta, value, f"the factor {sp.sstr(cancelled)} cancels", cancelled=cancelled))
+    else:
+        trace.append(Step("multiply", delta, value,
+                          f"nothing cancels: the activation's derivative {sp.sstr(da_dz)} stays"))
+    return value
+
+
+def _weight_and_bias(trace: list[Step], delta_value: sp.Expr) -> tuple[sp.Expr, sp.Expr]:
+    grad_w = sp.Mul(x_j, delta_value)
+    trace += [
+        Step("chain rule", Partial(C, w_j), Product(delta, Partial(z, w_j)), "δ = ∂C/∂z"),
+        Step("substitute", Partial(C, w_j), Product(x_j, delta), "∂z/∂w_j = x_j"),
+        Step("substitute", Partial(C, w_j), grad_w, "δ from above"),
+        Step("chain rule", Partial(C, b), Product(delta, Partial(z, b)), "δ = ∂C/∂z"),
+        Step("differentiate", Partial(z, b), _dz(b), "z = ... + b"),
+        Step("substitute", Partial(C, b), delta_value, "∂z/∂b = 1 and δ from above"),
+    ]
+    return grad_w, delta_value
+
+
+def _batch(trace: list[Step], grad_w: sp.Expr, grad_b: sp.Expr) -> None:
+    mean = 1 / n
+    trace += [
+        Step("definition", C_batch, Product(mean, SampleSum(C)), "mean cost over the n training inputs x"),
+        Step("batch mean", Partial(C_batch, w_j), Product(mean, SampleSum(grad_w)),
+             "the derivative of the sum is the sum of the per-input derivatives"),
+        Step("batch mean", Partial(C_batch, b), Product(mean, SampleSum(grad_b)),
+             "the derivative of the sum is the sum of the per-input derivatives"),
+    ]
+
+
+def _dz(var: sp.Symbol) -> sp.Expr:
+    """∂z/∂var from z = Σ_k w_k x_k + b, with w_j, x_j for the j-th terms (1 ≤ j ≤ m)."""
+    w, x, j, m = notation.w_vec, notation.x_vec, notation.j, notation.m
+    by = w[j] if var == w_j else var
+    value = sp.diff(notation.z_sum, by).doit()
+    value = value.subs(sp.Le(j, m), sp.true)  # j is one of the m inputs
+    if isinstance(value, sp.Piecewise):
+        value = sp.piecewise_fold(value).args[0].expr
+    return value.subs({x[j]: x_j, w[j]: w_j})
+
+
+def _conditions(loss_cls, act) -> tuple[str, ...]:
+    out = [
+        f"a = {act.name}(z) lies in {catalog.interval(act.output_range)}",
+        f"{loss_cls.name} is defined for a in {catalog.interval(loss_cls.a_domain)} "
+        f"and meant for y in {catalog.interval(loss_cls.y_domain)}",
+    ]
+    if act.derivative_through_output(a) is None:
+        out.append(f"{act.name}'(z) = {sp.sstr(act(z).derivative())} is kept in z: {act.not_through_output}")
+    return tuple(out)
+
+
+# -- the engine's own check ---------------------------------------------------------
+
+
+def _references(loss_cls, act) -> dict[sp.Expr, sp.Expr]:
+    """Independent values of every quantity, from ``sympy.diff`` of elementary forms."""
+    f = act.elementary(z)
+    cost_of = lambda arg: loss_cls.elementary(act.elementary(arg), y)  # noqa: E731
+    rest = sp.Dummy("rest")  # Σ over the other inputs: independent of w_j and b
+    z_full = w_j * x_j + b + rest
+    back = {rest: z - w_j * x_j - b}
+    d_w = sp.diff(cost_of(z_full), w_j).subs(back)
+    d_b = sp.diff(cost_of(z_full), b).subs(back)
+    d_z = sp.diff(cost_of(z), z)
+    mean = 1 / n
+    return {
+        a: f,
+        C: cost_of(z),
+        Partial(C, a): sp.diff(loss_cls.elementary(a, y), a).subs(a, f),
+        Partial(a, z): sp.diff(f, z),
+        sp.Derivative(act(z), z): sp.diff(f, z),
+        Partial(z, w_j): sp.diff(z_full, w_j),
+        Partial(z, b): sp.diff(z_full, b),
+        Partial(C, z): d_z,
+        delta: d_z,
+        Partial(C, w_j): d_w,
+        Partial(C, b): d_b,
+        C_batch: mean * SampleSum(cost_of(z)),
+        Partial(C_batch, w_j): mean * SampleSum(d_w),
+        Partial(C_batch, b): mean * SampleSum(d_b),
+    }
+
+
+def check(trace: list[Step], references: Mapping[sp.Expr, sp.Expr]) -> None:
+    """Prove every step equal to its predecessor on the same quantity and to its reference.
+
+    Raises :class:`~derive.errors.ProofError` naming the first step that fails.
+    """
+    previous: dict[sp.Expr, sp.Expr] = {}
+    for number, step in enumerate(trace, start=1):
+        if step.lhs not in references:
+            continue
+        value = proof.elementary(step.expr.xreplace(references))
+        prior = previous.get(step.lhs)
+        if prior is not None and not proof.equal(prior, value):
+            raise errors.ProofError(f"step {number} ({step.rule}) does not follow from the step before it")
+        if not proof.equal(value, references[step.lhs]):
+            raise errors.ProofError(f"step {number} ({step.rule}) does not match sympy.diff")
+        previous[step.lhs] = value

@@ -1,0 +1,46 @@
+"""Errors raised by derive.
+
+One base class, :class:`DeriveError`; every error a user can cause is one of
+its subclasses, with a message that says what was wrong and what to do.
+Only the command line turns these into messages and exit codes.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class DeriveError(Exception):
+    """Base class of every error derive raises on purpose."""
+
+
+class UnknownName(DeriveError, KeyError):
+    """A loss, activation or other catalog name that does not exist."""
+
+    def __init__(self, kind: str, name: str, valid: Iterable[str]) -> None:
+        self.kind = kind
+        self.name = name
+        self.valid = sorted(valid)
+        close = difflib.get_close_matches(name.lower(), self.valid, n=1, cutoff=0.5)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        message = f"unknown {kind} {name!r}.{hint} Valid: {', '.join(self.valid)}."
+        super().__init__(message)
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])
+
+
+class DomainError(DeriveError, ValueError):
+    """A loss needs values of ``a`` that the activation cannot produce."""
+
+
+class NoMatchingLoss(DeriveError, ValueError):
+    """No loss ``L(a, y)`` has ``dL/dz = a - y`` for this activation."""
+
+
+class ProofError(DeriveError, RuntimeError):
+    """The engine could not prove one of its own steps; nothing is printed.
+
+    This is a bug in derive (or a catalog entry), never a user mistake.
+    """
