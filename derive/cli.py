@@ -1,0 +1,201 @@
+"""The ``derive`` command: a thin layer that prints results and turns errors into messages.
+
+Every command has ``--json`` for scripts; without it, formulas are
+pretty-printed for a terminal.  A :class:`~derive.errors.DeriveError` (unknown
+name, domain mismatch, no matching loss) becomes one line on stderr and exit
+code 2, like click's own usage errors.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+import sympy as sp
+
+from derive import catalog, derivation, errors, matching, steps
+
+EXIT_USER_ERROR = 2
+
+
+def _user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn a DeriveError into ``error: …`` on stderr and exit code 2."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except errors.DeriveError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(EXIT_USER_ERROR)
+
+    return wrapper
+
+
+def _echo_json(data: object) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def _pretty(expr: sp.Basic) -> str:
+    return sp.pretty(expr, use_unicode=True, wrap_line=False)
+
+
+def _pretty_step(number: int, step: steps.Step) -> str:
+    equation = _pretty(sp.Eq(step.lhs, step.expr, evaluate=False))
+    body = "\n".join("     " + line for line in equation.splitlines())
+    note = f" ({step.note})" if step.note else ""
+    return f"{number:3d}. {step.rule}{note}\n{body}"
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="derive")
+def main() -> None:
+    """Symbolic chain-rule derivations of machine-learning losses.
+
+    Derives dC/dz, dC/dw_j and dC/db of a loss composed with an activation,
+    step by step, and shows whether the activation's derivative cancels.
+
+    Example:
+
+        derive show bce sigmoid
+    """
+
+
+@main.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def list_command(as_json: bool) -> None:
+    """List the catalog: activations and losses.
+
+    Example:
+
+        derive list --json
+    """
+    acts = {name: {"description": cls.description, "range": catalog.interval(cls.output_range)}
+            for name, cls in catalog.ACTIVATIONS.items()}
+    losses = {name: {"description": cls.description, "aliases": list(cls.aliases),
+                     "a_domain": catalog.interval(cls.a_domain), "y_domain": catalog.interval(cls.y_domain)}
+              for name, cls in catalog.LOSSES.items()}
+    if as_json:
+        _echo_json({"activations": acts, "losses": losses})
+        return
+    click.echo("activations (a = f(z)):")
+    for name, info in acts.items():
+        click.echo(f"  {name:<10} a in {info['range']:<10} {info['description']}")
+    click.echo("losses (C = L(a, y)):")
+    for name, info in losses.items():
+        alias = f" (alias {', '.join(info['aliases'])})" if info["aliases"] else ""
+        click.echo(f"  {name:<10} a in {info['a_domain']:<10} {info['description']}{alias}")
+
+
+@main.command()
+@click.argument("loss")
+@click.argument("activation")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of formulas.")
+@_user_errors
+def show(loss: str, activation: str, as_json: bool) -> None:
+    """Show the derivation of LOSS composed with ACTIVATION, step by step.
+
+    Each step is proven equal to the one before it before anything is printed.
+    Names are those of `derive list`.
+
+    Example:
+
+        derive show bce sigmoid
+    """
+    result = derivation.derive(loss, activation)
+    if as_json:
+        _echo_json(result.as_dict())
+        return
+    click.echo(f"{result.loss} ∘ {result.activation}\n")
+    for number, step in enumerate(result.steps, start=1):
+        click.echo(_pretty_step(number, step))
+    click.echo("")
+    click.echo(_summary(result))
+
+
+def _summary(result: steps.Derivation) -> str:
+    an = result.analysis
+    lines = [f"δ = ∂C/∂z = {sp.sstr(result.delta)}", f"∂C/∂w_j = {sp.sstr(result.grad_w)}",
+             f"∂C/∂b = {sp.sstr(result.grad_b)}"]
+    if an.cancels:
+        lines.append(f"cancels: yes: {result.activation}'(z) cancels, δ is proportional to a - y")
+    else:
+        bound = f"; |δ| <= {an.bound}·|a - y|" if an.bound is not None else ""
+        lines.append(f"cancels: no: δ = (a - y)·{sp.sstr(an.factor)}{bound}")
+    ends = ", ".join(f"{end}: δ -> {sp.sstr(value)}" for end, value in an.limits.items())
+    verdict = "yes: learning slows when the neuron is saturated and wrong" if an.saturates else "no"
+    lines.append(f"saturates: {verdict} ({ends})")
+    lines.append("conditions: " + "; ".join(result.conditions))
+    return "\n".join(lines)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list instead of a table.")
+def table(as_json: bool) -> None:
+    """Print every loss × activation: δ, whether σ' cancels, whether it saturates.
+
+    Pairs whose loss is undefined for the activation's outputs say why.
+
+    Example:
+
+        derive table
+    """
+    rows = [_table_row(loss, act) for loss in catalog.LOSSES for act in catalog.ACTIVATIONS]
+    if as_json:
+        _echo_json(rows)
+        return
+    header = ("loss", "activation", "delta", "cancels", "saturates", "|δ|/|a-y| <=")
+    cells = [header] + [
+        (r["loss"], r["activation"], r["delta"], _yes_no(r["cancels"]), _yes_no(r["saturates"]),
+         r["slowdown_bound"] or "?") if r["error"] is None
+        else (r["loss"], r["activation"], f"undefined: {r['error']}", "", "", "")
+        for r in rows
+    ]
+    widths = [max(len(row[i]) for row in cells if not row[2].startswith("undefined")) for i in range(len(header))]
+    for row in cells:
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+
+
+def _table_row(loss: str, act: str) -> dict[str, Any]:
+    try:
+        result = derivation.derive(loss, act)
+    except errors.DomainError as exc:
+        return {"loss": loss, "activation": act, "delta": None, "cancels": None, "saturates": None,
+                "slowdown_bound": None, "error": str(exc)}
+    bound = result.analysis.bound
+    return {"loss": loss, "activation": act, "delta": str(result.delta), "cancels": result.cancels,
+            "saturates": result.saturates, "slowdown_bound": None if bound is None else str(bound),
+            "error": None}
+
+
+def _yes_no(flag: bool) -> str:
+    return "yes" if flag else "no"
+
+
+@main.command()
+@click.argument("activation")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of formulas.")
+@_user_errors
+def match(activation: str, as_json: bool) -> None:
+    """Find the loss whose error is exactly a - y for ACTIVATION (its matching loss).
+
+    Integrates (a - y)/g(a), where the activation's derivative is g(a), from
+    a = y, so the loss is 0 at a = y and never negative.
+
+    Example:
+
+        derive match sigmoid
+    """
+    result = matching.matching_loss(activation)
+    if as_json:
+        _echo_json(result.as_dict())
+        return
+    click.echo(f"matching loss of {result.activation}: dL/dz = a - y\n")
+    for number, step in enumerate(result.steps, start=1):
+        click.echo(_pretty_step(number, step))
+    click.echo(f"\nL(a, y) = {sp.sstr(result.loss)}")
+    click.echo(result.note)
