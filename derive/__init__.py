@@ -31,10 +31,10 @@ _LAZY = {
 __all__ = [*_LAZY, "__version__"]
 
 if TYPE_CHECKING:  # pragma: no cover
-    from derive.derivation import derive
-    from derive.errors import DeriveError
-    from derive.matching import matching_loss
-    from derive.steps import Derivation, Step, Synthesis
+    from derive.derivation import derive  # noqa: F401
+    from derive.errors import DeriveError  # noqa: F401
+    from derive.matching import matching_loss  # noqa: F401
+    from derive.steps import Derivation, Step, Synthesis  # noqa: F401
 
 
 def __getattr__(name: str) -> Any:

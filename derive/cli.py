@@ -74,11 +74,19 @@ def list_command(as_json: bool) -> None:
 
         derive list --json
     """
-    acts = {name: {"description": cls.description, "range": catalog.interval(cls.output_range)}
-            for name, cls in catalog.ACTIVATIONS.items()}
-    losses = {name: {"description": cls.description, "aliases": list(cls.aliases),
-                     "a_domain": catalog.interval(cls.a_domain), "y_domain": catalog.interval(cls.y_domain)}
-              for name, cls in catalog.LOSSES.items()}
+    acts = {
+        name: {"description": cls.description, "range": catalog.interval(cls.output_range)}
+        for name, cls in catalog.ACTIVATIONS.items()
+    }
+    losses = {
+        name: {
+            "description": cls.description,
+            "aliases": list(cls.aliases),
+            "a_domain": catalog.interval(cls.a_domain),
+            "y_domain": catalog.interval(cls.y_domain),
+        }
+        for name, cls in catalog.LOSSES.items()
+    }
     if as_json:
         _echo_json({"activations": acts, "losses": losses})
         return
@@ -119,8 +127,11 @@ def show(loss: str, activation: str, as_json: bool) -> None:
 
 def _summary(result: steps.Derivation) -> str:
     an = result.analysis
-    lines = [f"δ = ∂C/∂z = {sp.sstr(result.delta)}", f"∂C/∂w_j = {sp.sstr(result.grad_w)}",
-             f"∂C/∂b = {sp.sstr(result.grad_b)}"]
+    lines = [
+        f"δ = ∂C/∂z = {sp.sstr(result.delta)}",
+        f"∂C/∂w_j = {sp.sstr(result.grad_w)}",
+        f"∂C/∂b = {sp.sstr(result.grad_b)}",
+    ]
     if an.cancels:
         lines.append(f"cancels: yes: {result.activation}'(z) cancels, δ is proportional to a - y")
     else:
@@ -150,26 +161,46 @@ def table(as_json: bool) -> None:
         return
     header = ("loss", "activation", "delta", "cancels", "saturates", "|δ|/|a-y| <=")
     cells = [header] + [
-        (r["loss"], r["activation"], r["delta"], _yes_no(r["cancels"]), _yes_no(r["saturates"]),
-         r["slowdown_bound"] or "?") if r["error"] is None
+        (
+            r["loss"],
+            r["activation"],
+            r["delta"],
+            _yes_no(r["cancels"]),
+            _yes_no(r["saturates"]),
+            r["slowdown_bound"] or "?",
+        )
+        if r["error"] is None
         else (r["loss"], r["activation"], f"undefined: {r['error']}", "", "", "")
         for r in rows
     ]
     widths = [max(len(row[i]) for row in cells if not row[2].startswith("undefined")) for i in range(len(header))]
     for row in cells:
-        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
 
 
 def _table_row(loss: str, act: str) -> dict[str, Any]:
     try:
         result = derivation.derive(loss, act)
     except errors.DomainError as exc:
-        return {"loss": loss, "activation": act, "delta": None, "cancels": None, "saturates": None,
-                "slowdown_bound": None, "error": str(exc)}
+        return {
+            "loss": loss,
+            "activation": act,
+            "delta": None,
+            "cancels": None,
+            "saturates": None,
+            "slowdown_bound": None,
+            "error": str(exc),
+        }
     bound = result.analysis.bound
-    return {"loss": loss, "activation": act, "delta": str(result.delta), "cancels": result.cancels,
-            "saturates": result.saturates, "slowdown_bound": None if bound is None else str(bound),
-            "error": None}
+    return {
+        "loss": loss,
+        "activation": act,
+        "delta": str(result.delta),
+        "cancels": result.cancels,
+        "saturates": result.saturates,
+        "slowdown_bound": None if bound is None else str(bound),
+        "error": None,
+    }
 
 
 def _yes_no(flag: bool) -> str:

@@ -17,10 +17,9 @@ import sympy as sp
 
 from derive import analysis, catalog, errors, notation, proof, steps
 from derive.notation import C, C_batch, Partial, Product, SampleSum, a, b, delta, n, w_j, x_j, y, z
-from derive.steps import Step
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def derive(loss: str, activation: str) -> steps.Derivation:
     """Derive ∂C/∂z, ∂C/∂w_j and ∂C/∂b of ``loss ∘ activation``, step by step.
 
@@ -41,13 +40,18 @@ def derive(loss: str, activation: str) -> steps.Derivation:
     # 1. definitions: C = L(a, y), a = f(z), z = Σ_k w_k x_k + b
     trace = _definitions(loss_cls, act)
     # 2. the chain rule through a and z
-    trace.append(Step("chain rule", Partial(C, w_j), Product(Partial(C, a), Partial(a, z), Partial(z, w_j)),
-                      "C depends on w_j only through a, and a only through z"))
+    trace.append(
+        steps.Step(
+            "chain rule",
+            Partial(C, w_j),
+            Product(Partial(C, a), Partial(a, z), Partial(z, w_j)),
+            "C depends on w_j only through a, and a only through z",
+        )
+    )
     # 3. each factor: ∂C/∂a, ∂a/∂z (σ′ through a), ∂z/∂w_j
     dC_da = _loss_factor(trace, loss_cls)
     da_dz = _activation_factor(trace, act)
-    trace.append(Step("differentiate", Partial(z, w_j), _dz(w_j),
-                      "only the term w_j x_j of z depends on w_j"))
+    trace.append(steps.Step("differentiate", Partial(z, w_j), _dz(w_j), "only the term w_j x_j of z depends on w_j"))
     # 4. δ = ∂C/∂a · ∂a/∂z, and what cancels in the product
     delta_value = _delta(trace, dC_da, da_dz)
     # 5. ∂C/∂w_j = x_j δ and ∂C/∂b = δ
@@ -68,78 +72,98 @@ def derive(loss: str, activation: str) -> steps.Derivation:
     )
 
 
-def _definitions(loss_cls, act) -> list[Step]:
+def _definitions(loss_cls, act) -> list[steps.Step]:
     return [
-        Step("definition", C, loss_cls.elementary(a, y),
-             f"{loss_cls.description}; defined for a in {catalog.interval(loss_cls.a_domain)}, "
-             f"targets y in {catalog.interval(loss_cls.y_domain)}"),
-        Step("definition", a, act(z),
-             f"{act.description}; a takes values in {catalog.interval(act.output_range)}"),
-        Step("definition", z, notation.z_sum, "weighted input: inputs x_k, weights w_k, bias b"),
+        steps.Step(
+            "definition",
+            C,
+            loss_cls.elementary(a, y),
+            f"{loss_cls.description}; defined for a in {catalog.interval(loss_cls.a_domain)}, "
+            f"targets y in {catalog.interval(loss_cls.y_domain)}",
+        ),
+        steps.Step(
+            "definition", a, act(z), f"{act.description}; a takes values in {catalog.interval(act.output_range)}"
+        ),
+        steps.Step("definition", z, notation.z_sum, "weighted input: inputs x_k, weights w_k, bias b"),
     ]
 
 
-def _loss_factor(trace: list[Step], loss_cls) -> sp.Expr:
+def _loss_factor(trace: list[steps.Step], loss_cls) -> sp.Expr:
     """Append ∂C/∂a: the plain derivative, then the catalog's written form."""
     raw = sp.diff(loss_cls.elementary(a, y), a)
-    trace.append(Step("differentiate", Partial(C, a), raw, f"differentiate {loss_cls.name} with respect to a"))
+    trace.append(steps.Step("differentiate", Partial(C, a), raw, f"differentiate {loss_cls.name} with respect to a"))
     written = loss_cls.gradient(a, y)
     if written != raw:
-        trace.append(Step("common denominator", Partial(C, a), written, "over one denominator"))
+        trace.append(steps.Step("common denominator", Partial(C, a), written, "over one denominator"))
     return written
 
 
-def _activation_factor(trace: list[Step], act) -> sp.Expr:
+def _activation_factor(trace: list[steps.Step], act) -> sp.Expr:
     """Append ∂a/∂z: f′(z), its own form, and the same through a when that exists."""
     own = act(z).derivative()
-    trace.append(Step("differentiate", Partial(a, z), sp.Derivative(act(z), z), f"a = {act.name}(z)"))
-    trace.append(Step(f"derivative of {act.name}", Partial(a, z), own,
-                      f"{act.name}'(z) = {sp.sstr(own)}"))
+    trace.append(steps.Step("differentiate", Partial(a, z), sp.Derivative(act(z), z), f"a = {act.name}(z)"))
+    trace.append(steps.Step(f"derivative of {act.name}", Partial(a, z), own, f"{act.name}'(z) = {sp.sstr(own)}"))
     through = act.derivative_through_output(a)
     if through is None:
         return own
     if through != own:
-        trace.append(Step("through output", Partial(a, z), through,
-                          f"write {act.name}'(z) through the output a = {act.name}(z)"))
+        trace.append(
+            steps.Step(
+                "through output", Partial(a, z), through, f"write {act.name}'(z) through the output a = {act.name}(z)"
+            )
+        )
     return through
 
 
-def _delta(trace: list[Step], dC_da: sp.Expr, da_dz: sp.Expr) -> sp.Expr:
+def _delta(trace: list[steps.Step], dC_da: sp.Expr, da_dz: sp.Expr) -> sp.Expr:
     """Append δ = ∂C/∂a · ∂a/∂z, the product, and its cancelled form; return δ."""
-    trace.append(Step("definition", delta, Partial(C, z), "the error of the neuron"))
-    trace.append(Step("chain rule", delta, Product(Partial(C, a), Partial(a, z)), "C depends on z only through a"))
-    trace.append(Step("substitute", delta, Product(dC_da, da_dz), "the two factors above"))
+    trace.append(steps.Step("definition", delta, Partial(C, z), "the error of the neuron"))
+    trace.append(
+        steps.Step("chain rule", delta, Product(Partial(C, a), Partial(a, z)), "C depends on z only through a")
+    )
+    trace.append(steps.Step("substitute", delta, Product(dC_da, da_dz), "the two factors above"))
     value = sp.Mul(dC_da, da_dz)  # Mul cancels common factors of the two
     cancelled = sp.fraction(dC_da)[1] / sp.fraction(value)[1]
     if cancelled != 1:
-        trace.append(Step("cancel", delta, value, f"the factor {sp.sstr(cancelled)} cancels", cancelled=cancelled))
+        trace.append(
+            steps.Step("cancel", delta, value, f"the factor {sp.sstr(cancelled)} cancels", cancelled=cancelled)
+        )
     else:
-        trace.append(Step("multiply", delta, value,
-                          f"nothing cancels: the activation's derivative {sp.sstr(da_dz)} stays"))
+        trace.append(
+            steps.Step("multiply", delta, value, f"nothing cancels: the activation's derivative {sp.sstr(da_dz)} stays")
+        )
     return value
 
 
-def _weight_and_bias(trace: list[Step], delta_value: sp.Expr) -> tuple[sp.Expr, sp.Expr]:
+def _weight_and_bias(trace: list[steps.Step], delta_value: sp.Expr) -> tuple[sp.Expr, sp.Expr]:
     grad_w = sp.Mul(x_j, delta_value)
     trace += [
-        Step("chain rule", Partial(C, w_j), Product(delta, Partial(z, w_j)), "δ = ∂C/∂z"),
-        Step("substitute", Partial(C, w_j), Product(x_j, delta), "∂z/∂w_j = x_j"),
-        Step("substitute", Partial(C, w_j), grad_w, "δ from above"),
-        Step("chain rule", Partial(C, b), Product(delta, Partial(z, b)), "δ = ∂C/∂z"),
-        Step("differentiate", Partial(z, b), _dz(b), "z = ... + b"),
-        Step("substitute", Partial(C, b), delta_value, "∂z/∂b = 1 and δ from above"),
+        steps.Step("chain rule", Partial(C, w_j), Product(delta, Partial(z, w_j)), "δ = ∂C/∂z"),
+        steps.Step("substitute", Partial(C, w_j), Product(x_j, delta), "∂z/∂w_j = x_j"),
+        steps.Step("substitute", Partial(C, w_j), grad_w, "δ from above"),
+        steps.Step("chain rule", Partial(C, b), Product(delta, Partial(z, b)), "δ = ∂C/∂z"),
+        steps.Step("differentiate", Partial(z, b), _dz(b), "z = ... + b"),
+        steps.Step("substitute", Partial(C, b), delta_value, "∂z/∂b = 1 and δ from above"),
     ]
     return grad_w, delta_value
 
 
-def _batch(trace: list[Step], grad_w: sp.Expr, grad_b: sp.Expr) -> None:
+def _batch(trace: list[steps.Step], grad_w: sp.Expr, grad_b: sp.Expr) -> None:
     mean = 1 / n
     trace += [
-        Step("definition", C_batch, Product(mean, SampleSum(C)), "mean cost over the n training inputs x"),
-        Step("batch mean", Partial(C_batch, w_j), Product(mean, SampleSum(grad_w)),
-             "the derivative of the sum is the sum of the per-input derivatives"),
-        Step("batch mean", Partial(C_batch, b), Product(mean, SampleSum(grad_b)),
-             "the derivative of the sum is the sum of the per-input derivatives"),
+        steps.Step("definition", C_batch, Product(mean, SampleSum(C)), "mean cost over the n training inputs x"),
+        steps.Step(
+            "batch mean",
+            Partial(C_batch, w_j),
+            Product(mean, SampleSum(grad_w)),
+            "the derivative of the sum is the sum of the per-input derivatives",
+        ),
+        steps.Step(
+            "batch mean",
+            Partial(C_batch, b),
+            Product(mean, SampleSum(grad_b)),
+            "the derivative of the sum is the sum of the per-input derivatives",
+        ),
     ]
 
 
@@ -197,7 +221,7 @@ def _references(loss_cls, act) -> dict[sp.Expr, sp.Expr]:
     }
 
 
-def check(trace: list[Step], references: Mapping[sp.Expr, sp.Expr]) -> None:
+def check(trace: list[steps.Step], references: Mapping[sp.Expr, sp.Expr]) -> None:
     """Prove every step equal to its predecessor on the same quantity and to its reference.
 
     Raises :class:`~derive.errors.ProofError` naming the first step that fails.

@@ -21,12 +21,11 @@ import sympy as sp
 
 from derive import catalog, errors, proof, steps
 from derive.notation import Partial, Product, a, u, y, z
-from derive.steps import Step
 
 L = sp.Symbol("L")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def matching_loss(activation: str) -> steps.Synthesis:
     """The loss L(a, y) ≥ 0, zero at a = y, with ∂L/∂z = a − y for this activation.
 
@@ -46,22 +45,36 @@ def matching_loss(activation: str) -> steps.Synthesis:
 
     # 1. the goal and the chain rule through a
     trace = [
-        Step("goal", Partial(L, z), a - y, "the error we want, as for bce with sigmoid"),
-        Step("chain rule", Partial(L, z), Product(Partial(L, a), Partial(a, z)), "L depends on z only through a"),
-        Step("through output", Partial(L, z), Product(Partial(L, a), g.subs(u, a)),
-             f"{act.name}'(z) = {sp.sstr(g.subs(u, a))}"),
-        Step("divide", Partial(L, a), (a - y) / g.subs(u, a),
-             f"{sp.sstr(g.subs(u, a))} > 0 for a in {catalog.interval(act.output_range)}"),
+        steps.Step("goal", Partial(L, z), a - y, "the error we want, as for bce with sigmoid"),
+        steps.Step("chain rule", Partial(L, z), Product(Partial(L, a), Partial(a, z)), "L depends on z only through a"),
+        steps.Step(
+            "through output",
+            Partial(L, z),
+            Product(Partial(L, a), g.subs(u, a)),
+            f"{act.name}'(z) = {sp.sstr(g.subs(u, a))}",
+        ),
+        steps.Step(
+            "divide",
+            Partial(L, a),
+            (a - y) / g.subs(u, a),
+            f"{sp.sstr(g.subs(u, a))} > 0 for a in {catalog.interval(act.output_range)}",
+        ),
     ]
     # 2. integrate from a = y, which fixes the constant
     integrand = (u - y) / g
     integral = sp.Integral(integrand, (u, y, a))
-    trace.append(Step("integrate", L, integral,
-                      "the lower limit makes L = 0 at a = y; the integrand has the sign of a - y, so L >= 0"))
+    trace.append(
+        steps.Step(
+            "integrate",
+            L,
+            integral,
+            "the lower limit makes L = 0 at a = y; the integrand has the sign of a - y, so L >= 0",
+        )
+    )
     closed = _definite_integral(integrand, act.output_range)
     loss = integral if closed is None else closed
     if closed is not None:
-        trace.append(Step("partial fractions", L, closed, "real logarithms on the range of a"))
+        trace.append(steps.Step("partial fractions", L, closed, "real logarithms on the range of a"))
     _check(loss, integrand, act)
     # 3. which catalog loss is it, up to a term in y alone?
     matches, offset, note = _recognise(trace, loss, act)
@@ -142,7 +155,7 @@ def _check(loss: sp.Expr, integrand: sp.Expr, act) -> None:
         raise errors.ProofError(f"matching loss of {act.name}: dL/dz is not a - y")
 
 
-def _recognise(trace: list[Step], loss: sp.Expr, act) -> tuple[str | None, sp.Expr, str]:
+def _recognise(trace: list[steps.Step], loss: sp.Expr, act) -> tuple[str | None, sp.Expr, str]:
     """Append ``L = catalog loss + r(y)`` for the first catalog loss that fits."""
     for candidate in catalog.LOSSES.values():
         if not act.output_range.is_subset(candidate.a_domain):
@@ -154,10 +167,13 @@ def _recognise(trace: list[Step], loss: sp.Expr, act) -> tuple[str | None, sp.Ex
         if offset == 0:
             note = f"exactly {candidate.name}"
         else:
-            zeros = [end for end in (candidate.y_domain.inf, candidate.y_domain.sup)
-                     if end.is_finite and sp.limit(offset, y, end) == 0]
+            zeros = [
+                end
+                for end in (candidate.y_domain.inf, candidate.y_domain.sup)
+                if end.is_finite and sp.limit(offset, y, end) == 0
+            ]
             where = f", which is 0 for y in {{{', '.join(map(str, zeros))}}}" if zeros else ""
             note = f"{candidate.name} plus a term in y alone (same gradient){where}"
-        trace.append(Step("recognise", L, candidate.elementary(a, y) + offset, note))
+        trace.append(steps.Step("recognise", L, candidate.elementary(a, y) + offset, note))
         return candidate.name, offset, note
     return None, sp.S.Zero, "no catalog loss has this form"

@@ -96,8 +96,12 @@ def test_loss_rewrites_and_prints(loss):
 
 @pytest.mark.parametrize(
     ("kind", "name", "suggestion"),
-    [("activation", "sigmod", "sigmoid"), ("activation", "tahn", "tanh"), ("loss", "bcee", "bce"),
-     ("loss", "quadratik", "quadratic")],
+    [
+        ("activation", "sigmod", "sigmoid"),
+        ("activation", "tahn", "tanh"),
+        ("loss", "bcee", "bce"),
+        ("loss", "quadratik", "quadratic"),
+    ],
 )
 def test_unknown_names_suggest_the_closest(kind, name, suggestion):
     lookup = getattr(catalog, kind)
@@ -105,7 +109,7 @@ def test_unknown_names_suggest_the_closest(kind, name, suggestion):
         lookup(name)
     message = str(info.value)
     assert f"Did you mean {suggestion!r}?" in message
-    for valid in (catalog.ACTIVATIONS if kind == "activation" else catalog.LOSSES):
+    for valid in catalog.ACTIVATIONS if kind == "activation" else catalog.LOSSES:
         assert valid in message
 
 
@@ -131,6 +135,5 @@ def test_aliases_and_case(alias, name):
     ],
 )
 def test_domain_errors(loss, act, message):
-    with pytest.raises(errors.DomainError, match=message.replace("(", r"\(").replace(")", r"\)")
-                       .replace("[", r"\[")):
+    with pytest.raises(errors.DomainError, match=message.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[")):
         catalog.check_domain(catalog.loss(loss), catalog.activation(act))

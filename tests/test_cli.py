@@ -67,8 +67,9 @@ def test_table_json():
     assert bad["delta"] is None and "bce needs a in (0, 1)" in bad["error"]
 
 
-@pytest.mark.parametrize(("act", "fragment"), [("sigmoid", "bce plus a term in y alone"),
-                                               ("identity", "exactly quadratic")])
+@pytest.mark.parametrize(
+    ("act", "fragment"), [("sigmoid", "bce plus a term in y alone"), ("identity", "exactly quadratic")]
+)
 def test_match(act, fragment):
     result = run("match", act)
     assert result.exit_code == 0
@@ -131,6 +132,19 @@ def test_every_command_is_in_the_readme(command):
 
 
 def test_python_dash_m_derive():
-    out = subprocess.run([sys.executable, "-m", "derive", "show", "bce", "sigmoid", "--json"],
-                         capture_output=True, text=True, check=True, cwd=README.parent)
+    out = subprocess.run(
+        [sys.executable, "-m", "derive", "show", "bce", "sigmoid", "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=README.parent,
+    )
     assert json.loads(out.stdout)["delta"] == "a - y"
+
+
+def test_installed_console_script():
+    """`pip install .` puts a `derive` program next to the interpreter (the README's first command)."""
+    script = Path(sys.executable).with_name("derive")
+    assert script.exists(), f"{script} missing: install the package first (see README)"
+    out = subprocess.run([str(script), "show", "bce", "sigmoid"], capture_output=True, text=True, check=True)
+    assert "\nδ = ∂C/∂z = a - y\n" in out.stdout

@@ -14,7 +14,6 @@ import numpy as np
 import pytest
 import sympy as sp
 
-
 from derive import catalog, derivation, errors, notation, proof
 from derive.notation import C, Partial, a, b, delta, w_j, x_j, y, z
 from derive.steps import Step
@@ -113,8 +112,10 @@ def test_every_step_holds_numerically_at_50_digits(pair):
     loss, act = pair
     refs = derivation._references(catalog.loss(loss), catalog.activation(act))
     d = derivation.derive(loss, act)
-    points = [(mpmath.mpf(zv), mpmath.mpf(yv), mpmath.mpf(xv))
-              for zv, yv, xv in zip(_sample_z(3), _sample_targets(loss, 3), RNG.normal(size=3))]
+    points = [
+        (mpmath.mpf(zv), mpmath.mpf(yv), mpmath.mpf(xv))
+        for zv, yv, xv in zip(_sample_z(3), _sample_targets(loss, 3), RNG.normal(size=3), strict=True)
+    ]
     checked = 0
     for step in d.steps:
         if step.lhs not in refs or step.expr.has(notation.SampleSum):
@@ -130,7 +131,7 @@ def test_every_step_holds_numerically_at_50_digits(pair):
 
 def test_consecutive_steps_on_the_same_quantity_form_chains(pair):
     d = derivation.derive(*pair)
-    chains = sum(1 for s, t in zip(d.steps, d.steps[1:]) if s.lhs == t.lhs)
+    chains = sum(1 for s, t in zip(d.steps, d.steps[1:], strict=False) if s.lhs == t.lhs)
     assert chains >= 6
 
 
@@ -158,6 +159,7 @@ def test_batch_mean_step():
 
 
 # -- the engine rejects wrong steps ---------------------------------------------------------
+
 
 def test_engine_rejects_a_wrong_last_delta_step():
     loss, act = "bce", "sigmoid"
@@ -194,6 +196,7 @@ def test_engine_accepts_its_own_trace(pair):
 
 # -- bad input --------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(("loss", "act"), INVALID_PAIRS)
 def test_invalid_pairs_raise_domain_error(loss, act):
     with pytest.raises(errors.DomainError, match=f"{loss} needs a in .* but {act} gives a in"):
@@ -212,6 +215,7 @@ def test_aliases_give_the_same_derivation():
 
 
 # -- JSON ---------------------------------------------------------------------------------------
+
 
 def test_as_dict_fields():
     data = derivation.derive("bce", "sigmoid").as_dict()

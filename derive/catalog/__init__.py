@@ -26,9 +26,7 @@ ACTIVATIONS: dict[str, type[Activation]] = {
     )
 }
 
-LOSSES: dict[str, type[Loss]] = {
-    cls.name: cls for cls in (losses.quadratic, losses.bce, losses.poisson)
-}
+LOSSES: dict[str, type[Loss]] = {cls.name: cls for cls in (losses.quadratic, losses.bce, losses.poisson)}
 
 ALIASES: dict[str, str] = {alias: cls.name for cls in LOSSES.values() for alias in cls.aliases}
 
