@@ -51,6 +51,14 @@ def _pretty_step(number: int, step: steps.Step) -> str:
     return f"{number:3d}. {step.rule}{note}\n{body}"
 
 
+def _echo_trace(title: str, trace: tuple[steps.Step, ...]) -> None:
+    """The title, then every step numbered and pretty-printed, then a blank line."""
+    click.echo(f"{title}\n")
+    for number, step in enumerate(trace, start=1):
+        click.echo(_pretty_step(number, step))
+    click.echo("")
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="derive")
 def main() -> None:
@@ -118,10 +126,7 @@ def show(loss: str, activation: str, as_json: bool) -> None:
     if as_json:
         _echo_json(result.as_dict())
         return
-    click.echo(f"{result.loss} ∘ {result.activation}\n")
-    for number, step in enumerate(result.steps, start=1):
-        click.echo(_pretty_step(number, step))
-    click.echo("")
+    _echo_trace(f"{result.loss} ∘ {result.activation}", result.steps)
     click.echo(_summary(result))
 
 
@@ -225,8 +230,6 @@ def match(activation: str, as_json: bool) -> None:
     if as_json:
         _echo_json(result.as_dict())
         return
-    click.echo(f"matching loss of {result.activation}: dL/dz = a - y\n")
-    for number, step in enumerate(result.steps, start=1):
-        click.echo(_pretty_step(number, step))
-    click.echo(f"\nL(a, y) = {sp.sstr(result.loss)}")
+    _echo_trace(f"matching loss of {result.activation}: dL/dz = a - y", result.steps)
+    click.echo(f"L(a, y) = {sp.sstr(result.loss)}")
     click.echo(result.note)
