@@ -24,7 +24,7 @@ def analyse(delta: sp.Expr, act) -> steps.Analysis:
     """Cancellation, the slowdown factor and its bound, and saturation of ``delta``."""
     factor = _factor(delta)
     cancels = factor != 0 and not factor.free_symbols & {a, y, z} and not factor.atoms(sp.Function)
-    limits = {end: _wrong_end_limit(delta.subs(y, target), act, to) for end, (to, target) in WRONG_ENDS.items()}
+    limits = {end: _wrong_endlimit(delta.subs(y, target), act, to) for end, (to, target) in WRONG_ENDS.items()}
     return steps.Analysis(
         cancels=bool(cancels),
         factor=factor,
@@ -42,16 +42,16 @@ def _factor(delta: sp.Expr) -> sp.Expr:
     return factor
 
 
-def _wrong_end_limit(expr: sp.Expr, act, to: sp.Expr) -> sp.Expr:
+def _wrong_endlimit(expr: sp.Expr, act, to: sp.Expr) -> sp.Expr:
     """lim expr as z → ``to`` (±∞), for a = act(z)."""
     if expr.has(z):
         return sp.limit(expr.subs(a, act.elementary(z)).rewrite("elementary"), z, to)
     rng = act.output_range
     end, side = (rng.sup, "-") if to is sp.oo else (rng.inf, "+")
-    return _limit(expr, a, end, side)
+    return limit(expr, a, end, side)
 
 
-def _limit(expr: sp.Expr, var: sp.Symbol, end: sp.Expr, side: str) -> sp.Expr:
+def limit(expr: sp.Expr, var: sp.Symbol, end: sp.Expr, side: str) -> sp.Expr:
     """One-sided limit; by substitution or leading terms when ``expr`` is rational."""
     if expr.is_rational_function(var):
         if end.is_finite:
@@ -97,7 +97,7 @@ def _sup_abs(f: sp.Expr, var: sp.Symbol, interval: sp.Set) -> sp.Expr:
         return sp.Max(*(sp.Abs(f.subs(var, point)) for point in interval))
     if not isinstance(interval, sp.Interval):
         raise NotImplementedError(f"not an interval: {interval}")
-    ends = [sp.Abs(_limit(f, var, end, side)) for end, side in ((interval.inf, "+"), (interval.sup, "-"))]
+    ends = [sp.Abs(limit(f, var, end, side)) for end, side in ((interval.inf, "+"), (interval.sup, "-"))]
     if f.is_polynomial(var):
         poly = sp.Poly(f, var)
         inside = [r for r in poly.diff(var).real_roots() if interval.contains(r) is sp.true]

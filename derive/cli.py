@@ -17,7 +17,7 @@ from typing import Any
 import click
 import sympy as sp
 
-from derive import catalog, derivation, errors, matching, steps
+from derive import catalog, derivation, errors, matching, steps, vector
 
 EXIT_USER_ERROR = 2
 
@@ -111,18 +111,41 @@ def list_command(as_json: bool) -> None:
 @click.argument("loss")
 @click.argument("activation")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of formulas.")
+@click.option(
+    "--classes",
+    "-K",
+    type=int,
+    default=None,
+    metavar="K",
+    help="softmax: an explicit number of classes, everything written out (default: symbolic K).",
+)
+@click.option(
+    "--label-smoothing",
+    "label_smoothing",
+    is_flag=False,
+    flag_value="epsilon",
+    default=None,
+    metavar="[EPS]",
+    help="cross_entropy: smooth the targets, (1 - EPS) y + EPS/K (default EPS: symbolic).",
+)
+@click.option("--class-weights", is_flag=True, help="cross_entropy: weight class k by omega_k.")
 @_user_errors
-def show(loss: str, activation: str, as_json: bool) -> None:
+def show(
+    loss: str, activation: str, as_json: bool, classes: int | None, label_smoothing: str | None, class_weights: bool
+) -> None:
     """Show the derivation of LOSS composed with ACTIVATION, step by step.
 
     Each step is proven equal to the one before it before anything is printed.
-    Names are those of `derive list`.
+    Names are those of `derive list`.  With softmax, the derivation is for a
+    symbolic number of classes K unless --classes gives one.
 
     Example:
 
         derive show bce sigmoid
+
+        derive show cross_entropy softmax --classes 3
     """
-    result = derivation.derive(loss, activation)
+    result = derivation.derive(loss, activation, classes, label_smoothing, class_weights)
     if as_json:
         _echo_json(result.as_dict())
         return
@@ -131,6 +154,8 @@ def show(loss: str, activation: str, as_json: bool) -> None:
 
 
 def _summary(result: steps.Derivation) -> str:
+    if result.classes is not None:
+        return _vector_summary(result)
     an = result.analysis
     lines = [
         f"δ = ∂C/∂z = {sp.sstr(result.delta)}",
@@ -144,6 +169,28 @@ def _summary(result: steps.Derivation) -> str:
         lines.append(f"cancels: no: δ = (a - y)·{sp.sstr(an.factor)}{bound}")
     ends = ", ".join(f"{end}: δ -> {sp.sstr(value)}" for end, value in an.limits.items())
     verdict = "yes: learning slows when the neuron is saturated and wrong" if an.saturates else "no"
+    lines.append(f"saturates: {verdict} ({ends})")
+    lines.append("conditions: " + "; ".join(result.conditions))
+    return "\n".join(lines)
+
+
+def _vector_summary(result: steps.Derivation) -> str:
+    an = result.analysis
+    lines = [
+        f"K = {result.classes}" if result.classes != vector.K else "K: symbolic (any number of classes)",
+        f"∂a_i/∂z_j = {sp.sstr(result.jacobian)}",
+        f"δ_j = ∂C/∂z_j = {sp.sstr(result.delta)}",
+        f"∂C/∂w_jl = {sp.sstr(result.grad_w)}",
+        f"∂C/∂b_j = {sp.sstr(result.grad_b)}",
+        "cancels: "
+        + (
+            "yes: the softmax Jacobian cancels, δ is affine in a"
+            if an.cancels
+            else "no: the softmax Jacobian stays in δ"
+        ),
+    ]
+    ends = ", ".join(f"{end}: δ_1 -> {sp.sstr(value)}" for end, value in an.limits.items())
+    verdict = "yes: learning slows when the output is saturated and wrong" if an.saturates else "no"
     lines.append(f"saturates: {verdict} ({ends})")
     lines.append("conditions: " + "; ".join(result.conditions))
     return "\n".join(lines)
@@ -172,7 +219,7 @@ def table(as_json: bool) -> None:
             r["delta"],
             _yes_no(r["cancels"]),
             _yes_no(r["saturates"]),
-            r["slowdown_bound"] or "?",
+            r["slowdown_bound"] or ("n/a" if r["activation"] == "softmax" else "?"),
         )
         if r["error"] is None
         else (r["loss"], r["activation"], f"undefined: {r['error']}", "", "", "")

@@ -15,12 +15,20 @@ from collections.abc import Mapping
 
 import sympy as sp
 
-from derive import analysis, catalog, errors, notation, proof, steps
+from derive import analysis, catalog, checking, errors, notation, proof, steps, vector
 from derive.notation import C, C_batch, Partial, Product, SampleSum, a, b, delta, n, w_j, x_j, y, z
+
+MAX_CLASSES = 30  # explicit K beyond this takes minutes; the symbolic-K derivation covers every K
 
 
 @functools.cache
-def derive(loss: str, activation: str) -> steps.Derivation:
+def derive(
+    loss: str,
+    activation: str,
+    classes: int | None = None,
+    label_smoothing: bool | str | float | None = None,
+    class_weights: bool = False,
+) -> steps.Derivation:
     """Derive ∂C/∂z, ∂C/∂w_j and ∂C/∂b of ``loss ∘ activation``, step by step.
 
     >>> d = derive("bce", "sigmoid")
@@ -28,14 +36,25 @@ def derive(loss: str, activation: str) -> steps.Derivation:
     (a - y, True, False)
     >>> derive("quadratic", "sigmoid").delta
     a*(1 - a)*(a - y)
+    >>> derive("cross_entropy", "softmax").delta
+    a[j] - y[j]
 
-    Raises :class:`~derive.errors.UnknownName` for a name not in the catalog and
-    :class:`~derive.errors.DomainError` when the activation's outputs are not
-    all in the loss's domain (bce ∘ relu: a = 0 is possible, ln 0 is not).
+    For softmax, ``classes`` is an explicit number of classes K (default: a
+    symbolic K, nothing expanded); cross-entropy takes ``label_smoothing``
+    (True for a symbolic ε, or a number in [0, 1)) and ``class_weights``
+    (weights ω_k).  Raises :class:`~derive.errors.UnknownName` for a name not in
+    the catalog, :class:`~derive.errors.DomainError` when the activation's
+    outputs are not all in the loss's domain (bce ∘ relu: a = 0 is possible,
+    ln 0 is not), :class:`~derive.errors.InvalidOption` for an option that does
+    not apply.
     """
     loss_cls = catalog.loss(loss)
     act = catalog.activation(activation)
     catalog.check_domain(loss_cls, act)
+    _check_options(loss_cls, act, classes, label_smoothing, class_weights)
+    if act.vector:
+        smoothing = _smoothing(label_smoothing)
+        return vector.derive_softmax(vector.objective(loss_cls, smoothing, class_weights), classes)
 
     # 1. definitions: C = L(a, y), a = f(z), z = Σ_k w_k x_k + b
     trace = _definitions(loss_cls, act)
@@ -70,6 +89,36 @@ def derive(loss: str, activation: str) -> steps.Derivation:
         conditions=_conditions(loss_cls, act),
         analysis=analysis.analyse(delta_value, act),
     )
+
+
+def _check_options(loss_cls, act, classes, label_smoothing, class_weights) -> None:
+    if classes is not None:
+        if not act.vector:
+            raise errors.InvalidOption(f"the number of classes applies to softmax, not {act.name}")
+        if isinstance(classes, bool) or not isinstance(classes, int) or not 2 <= classes <= MAX_CLASSES:
+            raise errors.InvalidOption(
+                f"the number of classes must be a whole number from 2 to {MAX_CLASSES}, "
+                f"not {classes!r} (leave it out for a symbolic K)"
+            )
+    if (label_smoothing not in (None, False) or class_weights) and loss_cls.name != "cross_entropy":
+        raise errors.InvalidOption(
+            f"label smoothing and class weights are options of cross_entropy, not {loss_cls.name}"
+        )
+
+
+def _smoothing(value: bool | str | float | None) -> sp.Expr | None:
+    """None, the symbol ε (True or "epsilon"), or a number in [0, 1) as an exact rational."""
+    if value in (None, False):
+        return None
+    if value is True or value in ("epsilon", "eps", "ε"):
+        return vector.epsilon
+    try:
+        number = sp.nsimplify(str(value), rational=True)
+    except (sp.SympifyError, TypeError, ValueError):
+        number = None
+    if number is None or not number.is_Rational or not 0 <= number < 1:
+        raise errors.InvalidOption(f"label smoothing must be a number in [0, 1) or 'epsilon', not {value!r}")
+    return number
 
 
 def _definitions(loss_cls, act) -> list[steps.Step]:
@@ -226,14 +275,9 @@ def check(trace: list[steps.Step], references: Mapping[sp.Expr, sp.Expr]) -> Non
 
     Raises :class:`~derive.errors.ProofError` naming the first step that fails.
     """
-    previous: dict[sp.Expr, sp.Expr] = {}
-    for number, step in enumerate(trace, start=1):
-        if step.lhs not in references:
-            continue
-        value = proof.elementary(step.expr.xreplace(references))
-        prior = previous.get(step.lhs)
-        if prior is not None and not proof.equal(prior, value):
-            raise errors.ProofError(f"step {number} ({step.rule}) does not follow from the step before it")
-        if not proof.equal(value, references[step.lhs]):
-            raise errors.ProofError(f"step {number} ({step.rule}) does not match sympy.diff")
-        previous[step.lhs] = value
+    checking.check(
+        trace,
+        reference=references.get,
+        evaluate=lambda expr: proof.elementary(expr.xreplace(references)),
+        is_zero=lambda expr, conditions: proof.is_zero(expr),
+    )

@@ -44,3 +44,7 @@ class ProofError(DeriveError, RuntimeError):
 
     This is a bug in derive (or a catalog entry), never a user mistake.
     """
+
+
+class InvalidOption(DeriveError, ValueError):
+    """An option that does not apply, or a value out of range (e.g. K = 1)."""

@@ -37,7 +37,9 @@ class Step:
     ``rule`` is a short name (``definition``, ``chain rule``, ``differentiate``,
     ``through output``, ``cancel``, ...); ``note`` says the same in words,
     including any condition the step needs; ``cancelled`` is the factor the
-    step cancels, if it cancels one.
+    step cancels, if it cancels one; ``conditions`` are the relations the
+    step holds under (``Eq(i, j)``, ``Ne(i, j)``, ``Eq(Sum(y[k], ...), 1)``),
+    used by the engine's proof.
     """
 
     rule: str
@@ -45,6 +47,7 @@ class Step:
     expr: sp.Expr
     note: str = ""
     cancelled: sp.Expr | None = None
+    conditions: tuple[sp.Basic, ...] = ()
 
     def latex(self, symbol_names: Mapping[sp.Symbol, str] | None = None) -> str:
         """``lhs = expr`` as LaTeX."""
@@ -59,6 +62,7 @@ class Step:
             "latex": self.latex(),
             "note": self.note,
             "cancelled": None if self.cancelled is None else str(self.cancelled),
+            "conditions": [str(c) for c in self.conditions],
         }
 
 
@@ -97,6 +101,8 @@ class Derivation:
     grad_b: sp.Expr
     conditions: tuple[str, ...]
     analysis: Analysis
+    classes: sp.Expr | int | None = None  # K for softmax (a symbol, or a number when explicit)
+    jacobian: sp.Basic | None = None  # ∂a_i/∂z_j for softmax
 
     @property
     def cancels(self) -> bool:
@@ -123,6 +129,7 @@ class Derivation:
             "slowdown_bound": None if an.bound is None else str(an.bound),
             "saturation_limits": {k: str(v) for k, v in an.limits.items()},
             "conditions": list(self.conditions),
+            **({} if self.classes is None else {"classes": str(self.classes), "jacobian": str(self.jacobian)}),
             "steps": [step.as_dict() for step in self.steps],
         }
 

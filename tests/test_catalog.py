@@ -10,8 +10,9 @@ import sympy as sp
 from derive import catalog, errors
 from derive.notation import a, y, z
 
-ACTS = list(catalog.ACTIVATIONS.values())
+ACTS = [cls for cls in catalog.ACTIVATIONS.values() if not cls.vector]  # softmax: tests/test_vector.py
 LOSSES = list(catalog.LOSSES.values())
+SCALAR_LOSSES = [cls for cls in LOSSES if cls.scalar]
 
 
 def _numeric_zero(expr: sp.Expr, symbols, points) -> bool:

@@ -10,7 +10,7 @@ sigmoid
 from __future__ import annotations
 
 from derive import errors
-from derive.catalog import activations, losses
+from derive.catalog import activations, losses, softmax
 from derive.catalog.activations import Activation
 from derive.catalog.losses import Loss
 
@@ -23,10 +23,13 @@ ACTIVATIONS: dict[str, type[Activation]] = {
         activations.exp,
         activations.softplus,
         activations.relu,
+        softmax.softmax,
     )
 }
 
-LOSSES: dict[str, type[Loss]] = {cls.name: cls for cls in (losses.quadratic, losses.bce, losses.poisson)}
+LOSSES: dict[str, type[Loss]] = {
+    cls.name: cls for cls in (losses.quadratic, losses.bce, losses.poisson, losses.cross_entropy)
+}
 
 ALIASES: dict[str, str] = {alias: cls.name for cls in LOSSES.values() for alias in cls.aliases}
 
@@ -53,12 +56,24 @@ def loss(name: str) -> type[Loss]:
 
 
 def fits(loss_cls: type[Loss], activation_cls: type[Activation]) -> bool:
-    """True when every output a = f(z) of the activation is in the loss's domain."""
-    return bool(activation_cls.output_range.is_subset(loss_cls.a_domain))
+    """True when the loss takes the activation's outputs: as many, and each in its domain."""
+    same_kind = loss_cls.vector if activation_cls.vector else loss_cls.scalar
+    return same_kind and bool(activation_cls.output_range.is_subset(loss_cls.a_domain))
 
 
 def check_domain(loss_cls: type[Loss], activation_cls: type[Activation]) -> None:
     """Raise :class:`~derive.errors.DomainError` unless every a = f(z) is in the loss's domain."""
+    if activation_cls.vector and not loss_cls.vector:
+        vector_losses = ", ".join(name for name, cls in LOSSES.items() if cls.vector)
+        raise errors.DomainError(
+            f"{loss_cls.name} is a loss of one output, but {activation_cls.name} gives K outputs; "
+            f"use one of: {vector_losses}"
+        )
+    if not activation_cls.vector and not loss_cls.scalar:
+        raise errors.DomainError(
+            f"{loss_cls.name} needs the K outputs of softmax, but {activation_cls.name} gives one; "
+            "for one output use bce"
+        )
     if not fits(loss_cls, activation_cls):
         raise errors.DomainError(
             f"{loss_cls.name} needs a in {interval(loss_cls.a_domain)}, but "

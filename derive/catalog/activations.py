@@ -22,6 +22,7 @@ class Activation(sp.Function):
     """Base class: one argument, the weighted input z."""
 
     nargs = 1
+    vector: ClassVar[bool] = False  # softmax (derive.catalog.softmax) is the vector one
     name: ClassVar[str]
     latex_name: ClassVar[str]  # LaTeX of the function name, applied as name\left(z\right)
     pretty_name: ClassVar[str]  # the name in a terminal, e.g. σ

@@ -17,6 +17,8 @@ class Loss(sp.Function):
     """Base class: two arguments, the output a and the target y."""
 
     nargs = 2
+    scalar: ClassVar[bool] = True  # a loss of one output a
+    vector: ClassVar[bool] = False  # a loss of K outputs a_k: the sum over k of elementary(a_k, y_k)
     name: ClassVar[str]
     aliases: ClassVar[tuple[str, ...]] = ()
     latex_name: ClassVar[str]
@@ -33,6 +35,11 @@ class Loss(sp.Function):
     def gradient(cls, a: sp.Expr, y: sp.Expr) -> sp.Expr:
         """∂L/∂a as a person writes it, e.g. (a − y)/(a(1 − a)) for bce."""
         raise NotImplementedError
+
+    @classmethod
+    def vector_elementary(cls, a: sp.IndexedBase, y: sp.IndexedBase, k: sp.Symbol, K: sp.Expr) -> sp.Expr:
+        """The loss of K outputs: Σ_k elementary(a_k, y_k)."""
+        return sp.Sum(cls.elementary(a[k], y[k]), (k, 1, K))
 
     def fdiff(self, argindex: int = 1) -> sp.Expr:
         a, y = self.args
@@ -58,6 +65,7 @@ class quadratic(Loss):
     """The quadratic cost ½(a − y)²."""
 
     name = "quadratic"
+    vector = True
     aliases = ("mse",)
     latex_name = r"\operatorname{quadratic}"
     a_domain = sp.S.Reals
@@ -107,3 +115,24 @@ class poisson(Loss):
     @classmethod
     def gradient(cls, a, y):
         return (a - y) / a
+
+
+class cross_entropy(Loss):
+    """Categorical cross-entropy −Σ_k y_k ln a_k; one term −y ln a per class."""
+
+    name = "cross_entropy"
+    scalar = False
+    vector = True
+    aliases = ("ce",)
+    latex_name = r"\operatorname{CE}"
+    a_domain = sp.Interval.open(0, 1)
+    y_domain = sp.Interval(0, 1)
+    description = "categorical cross-entropy -sum_k y_k ln a_k"
+
+    @classmethod
+    def elementary(cls, a, y):
+        return -y * sp.log(a)
+
+    @classmethod
+    def gradient(cls, a, y):
+        return -y / a
