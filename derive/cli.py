@@ -17,7 +17,9 @@ from typing import Any
 import click
 import sympy as sp
 
+from derive import backprop as backprop_module
 from derive import catalog, derivation, errors, matching, steps, vector
+from derive import shift as shift_module
 
 EXIT_USER_ERROR = 2
 
@@ -280,3 +282,48 @@ def match(activation: str, as_json: bool) -> None:
     _echo_trace(f"matching loss of {result.activation}: dL/dz = a - y", result.steps)
     click.echo(f"L(a, y) = {sp.sstr(result.loss)}")
     click.echo(result.note)
+
+
+def _echo_standalone(result: steps.Trace, as_json: bool) -> None:
+    if as_json:
+        _echo_json(result.as_dict())
+        return
+    _echo_trace(result.title, result.steps)
+    for name, value in result.results.items():
+        text = f"{sp.sstr(value.lhs)} = {sp.sstr(value.rhs)}" if isinstance(value, sp.Eq) else sp.sstr(value)
+        click.echo(f"{name}: {text}")
+    for note in result.notes:
+        click.echo(note)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of formulas.")
+def shift(as_json: bool) -> None:
+    """Derive softmax(z + c) = softmax(z), and the max-subtraction rule of stable softmax.
+
+    Example:
+
+        derive shift
+    """
+    _echo_standalone(shift_module.shift_invariance(), as_json)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON list of two objects instead of formulas.")
+def backprop(as_json: bool) -> None:
+    """Derive the four equations of backpropagation, then a worked two-layer network.
+
+    The network is dense, sigmoid, dense, softmax, cross-entropy; it gets dC/dW and
+    dC/db of both layers, proven against sympy.diff of the whole network.
+
+    Example:
+
+        derive backprop
+    """
+    results = [backprop_module.four_equations(), backprop_module.worked_network()]
+    if as_json:
+        _echo_json([r.as_dict() for r in results])
+        return
+    for result in results:
+        _echo_standalone(result, as_json=False)
+        click.echo("")

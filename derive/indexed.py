@@ -13,7 +13,7 @@ sound rules only, then the difference must cancel:
    summation index, Σ c = K·c;
 4. summation indices are renamed canonically by nesting depth;
 5. the step's conditions apply (i = j, i ≠ j, Σ_k y_k = 1);
-6. e^{Σ c_m z_m} becomes Π T_m^{c_m}, every remaining sum an opaque atom, and
+6. e^{Σ c_m z_m + r} becomes Π T_m^{c_m}·e^r, every remaining sum an opaque atom, and
    the numerator of the combined fraction must expand to 0.
 
 **Explicit K** (a number): sums are expanded, every free index runs over
@@ -34,11 +34,12 @@ from derive import notation
 i = sp.Symbol("i", integer=True, positive=True)
 j = notation.j
 k = notation.k
+l = sp.Symbol("l", integer=True, positive=True)  # noqa: E741 - an input index, as in w_jl
 K = sp.Symbol("K", integer=True, positive=True)
 a = sp.IndexedBase("a")
 y = sp.IndexedBase("y")
 z = sp.IndexedBase("z")
-INDICES = (i, j, k)
+INDICES = (i, j, k, l)
 _T = sp.IndexedBase("T", positive=True)
 
 
@@ -67,6 +68,7 @@ def normal_form(expr: sp.Expr, conditions: Iterable[sp.Basic] = ()) -> sp.Expr:
     """The normal form of the module docstring (steps 1–5, then 6 without atomising sums)."""
     expr = notation.evaluate_products(expr).doit()
     expr = _resolve_ranges(expr)
+    expr = _linear_sums(expr)  # e^{z_k - m} → e^{-m} e^{z_k} out of the sum, so logs can split it
     expr = sp.expand_log(expr, force=True)
     expr = _linear_sums(expr)
     expr = _canonical(expr)
@@ -88,18 +90,20 @@ def _resolve_ranges(expr: sp.Expr) -> sp.Expr:
 
 
 def _range_condition_holds(condition: sp.Basic) -> bool:
+    """True for a range condition such as ``j <= K`` or ``1 <= j``: every index lies in its range."""
     if condition is sp.true:
         return True
     rels = condition.atoms(sp.core.relational.Relational)
-    if not rels or condition.free_symbols - {K, *INDICES}:
+    if not rels:
         return False
     m = sp.Symbol("m", integer=True, nonnegative=True)
     for rel in rels:
-        free = (rel.free_symbols - {K}) & set(INDICES)
-        if len(free) != 1:
+        indices = rel.free_symbols & set(INDICES)
+        sizes = rel.free_symbols - indices
+        if len(indices) != 1 or not all(s.is_integer and s.is_positive for s in sizes):
             return False
-        (index,) = free
-        if rel.subs(K, index + m) is not sp.true:
+        (index,) = indices
+        if rel.subs({size: index + m for size in sizes}) is not sp.true:
             return False
     return True
 
@@ -148,11 +152,12 @@ def _exponentials(expr: sp.Expr) -> sp.Expr:
     """e^{c₁z_m + c₂z_n} → T_m^{c₁} T_n^{c₂}, so products of exponentials are monomials."""
 
     def monomial(arg):
-        terms = sp.Add.make_args(sp.expand(arg))
-        parts = [term.as_coeff_Mul() for term in terms]
-        if all(isinstance(base, sp.Indexed) and base.base == z for _, base in parts):
-            return sp.Mul(*(_T[base.indices[0]] ** coeff for coeff, base in parts))
-        return sp.exp(arg)
+        factors = []
+        for term in sp.Add.make_args(sp.expand(arg)):
+            coeff, base = term.as_coeff_Mul()
+            is_z = isinstance(base, sp.Indexed) and base.base == z
+            factors.append(_T[base.indices[0]] ** coeff if is_z else sp.exp(term))
+        return sp.Mul(*factors)
 
     return expr.replace(sp.exp, monomial)
 

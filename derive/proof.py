@@ -74,3 +74,22 @@ def _merge_sample_sums(expr: sp.Expr) -> sp.Expr | None:
             return None
         combined += coeff * sums[0].summand
     return combined
+
+
+def is_zero_exp_atoms(expr: sp.Expr) -> bool:
+    """True when ``expr`` is proven 0 as a rational function of its exponentials.
+
+    Each e^{c·u} becomes atom(u)^c, keyed by the expanded exponent u (e^{-u} is 1/atom),
+    innermost first, so nested exponentials (a softmax of sigmoids) stay
+    consistent; then the numerator of the combined fraction must expand to 0.
+    """
+    atoms: dict[sp.Expr, sp.Symbol] = {}
+
+    def atom(arg):
+        power, key = sp.expand(arg).as_content_primitive()  # e^{2u} = (e^u)^2
+        if -key in atoms:
+            return atoms[-key] ** -power
+        return atoms.setdefault(key, sp.Dummy("E", positive=True)) ** power
+
+    rational = elementary(expr).replace(sp.exp, atom)
+    return sp.expand(sp.fraction(sp.together(rational))[0]) == 0

@@ -161,3 +161,24 @@ class Synthesis:
             "note": self.note,
             "steps": [step.as_dict() for step in self.steps],
         }
+
+
+@dataclass(frozen=True)
+class Trace:
+    """A standalone derivation (shift invariance, backpropagation): titled, proven steps.
+
+    ``results`` names the equations it ends in; ``notes`` says what they are for.
+    """
+
+    title: str
+    steps: tuple[Step, ...]
+    results: Mapping[str, sp.Basic]
+    notes: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "title": self.title,
+            "results": {name: str(value) for name, value in self.results.items()},
+            "notes": list(self.notes),
+            "steps": [step.as_dict() for step in self.steps],
+        }

@@ -25,7 +25,7 @@ delta = sp.IndexedBase("delta")
 w = notation.w_vec
 x = notation.x_vec
 b = sp.IndexedBase("b")
-l = sp.Symbol("l", integer=True, positive=True)  # noqa: E741 - the input index of w_jl, as in z_j = Σ_l w_jl x_l + b_j
+l = indexed.l  # noqa: E741 - the input index of w_jl, as in z_j = Σ_l w_jl x_l + b_j
 omega = sp.IndexedBase("omega")  # class weights
 epsilon = sp.Symbol("epsilon")  # label smoothing
 y_smooth = sp.IndexedBase("ytilde")  # smoothed targets

@@ -49,8 +49,11 @@ def numeric(expr, zs, ys, extra=None):
     """An expression in a[m], y[m] (and omega[m], epsilon) at numbers, for every class j."""
     classes = zs.size
     probs = softmax_np(zs)
-    values = {**{a[m + 1]: probs[m] for m in range(classes)}, **{y[m + 1]: ys[m] for m in range(classes)},
-              **(extra or {})}
+    values = {
+        **{a[m + 1]: probs[m] for m in range(classes)},
+        **{y[m + 1]: ys[m] for m in range(classes)},
+        **(extra or {}),
+    }
     out = []
     for jj in range(1, classes + 1):
         entry = vector._expand_sums(expr.xreplace({K: classes, j: jj}))
@@ -74,8 +77,15 @@ def test_cross_entropy_softmax_symbolic():
     assert d.classes == K
     assert d.cancels and not d.saturates
     rules = [s.rule for s in d.steps]
-    for rule in ("quotient rule", "case i = j", "case i ≠ j", "Kronecker delta", "cancel", "Kronecker sum",
-                 "assumption"):
+    for rule in (
+        "quotient rule",
+        "case i = j",
+        "case i ≠ j",
+        "Kronecker delta",
+        "cancel",
+        "Kronecker sum",
+        "assumption",
+    ):
         assert rule in rules
     assert not any(s.expr.has(sp.Integer(3)) for s in d.steps), "symbolic K is never expanded"
     assumption = [s for s in d.steps if s.rule == "assumption"]
