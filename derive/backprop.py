@@ -159,7 +159,7 @@ def four_equations() -> steps.Trace:
         "BP3": sp.Eq(Partial(C, b_l[j]), delta_l[j]),
         "BP4": sp.Eq(Partial(C, w_l[j, k]), a_prev[k] * delta_l[j]),
     }
-    notes = tuple(f"{name}: {form}" for name, form in MATRIX_FORMS.items())
+    notes = tuple(f"{name} in matrix form: {form}" for name, form in MATRIX_FORMS.items())
     return steps.Trace("the four equations of backpropagation", tuple(trace), results, notes)
 
 

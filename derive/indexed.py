@@ -69,8 +69,8 @@ def normal_form(expr: sp.Expr, conditions: Iterable[sp.Basic] = ()) -> sp.Expr:
     expr = notation.evaluate_products(expr).doit()
     expr = _resolve_ranges(expr)
     expr = _linear_sums(expr)  # e^{z_k - m} → e^{-m} e^{z_k} out of the sum, so logs can split it
-    expr = sp.expand_log(expr, force=True)
-    expr = _linear_sums(expr)
+    if expr.has(sp.log):
+        expr = _linear_sums(sp.expand_log(expr, force=True))
     expr = _canonical(expr)
     for condition in conditions:
         expr = _apply(expr, condition)
