@@ -20,15 +20,22 @@ Evaluate = Callable[[sp.Basic], sp.Basic]
 IsZero = Callable[[sp.Basic, Iterable[sp.Basic]], bool]
 
 
-def check(trace: Iterable[steps.Step], reference: Reference, evaluate: Evaluate, is_zero: IsZero) -> None:
-    """Raise :class:`~derive.errors.ProofError` naming the first step that is not proven."""
+def check(
+    trace: Iterable[steps.Step], reference: Reference, evaluate: Evaluate, is_zero: IsZero, pairs: bool = True
+) -> None:
+    """Raise :class:`~derive.errors.ProofError` naming the first step that is not proven.
+
+    With ``pairs=False`` consecutive steps are not compared directly: both are
+    proven equal to the same reference, so they are equal by transitivity (the
+    explicit-K softmax, where each direct comparison costs as much as a proof).
+    """
     previous: dict[sp.Basic, tuple[sp.Basic, tuple[sp.Basic, ...]]] = {}
     for number, step in enumerate(trace, start=1):
         want = reference(step.lhs)
         if want is None:
             continue  # a definition of something with no reference (z = Σ w x + b), or an assumption
         value = evaluate(step.expr)
-        if step.lhs in previous:
+        if pairs and step.lhs in previous:
             prior, prior_conditions = previous[step.lhs]
             if not is_zero(prior - value, (*prior_conditions, *step.conditions)):
                 raise errors.ProofError(f"step {number} ({step.rule}) does not follow from the step before it")

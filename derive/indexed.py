@@ -6,11 +6,11 @@ indices ``i, j, k`` and the number of classes ``K``.
 **Symbolic K** (sums are never expanded).  Both sides go to a normal form by
 sound rules only, then the difference must cancel:
 
-1. ``doit`` evaluates Kronecker-delta sums, Σ_k δ_jk f_k = f_j, whose range
-   condition (1 ≤ j ≤ K) holds for every index: free indices are classes;
-2. logs of products and quotients are expanded;
-3. sums are linear: Σ(f + g) = Σf + Σg, Σ c·f = c·Σf for c free of the
+1. sums are linear: Σ(f + g) = Σf + Σg, Σ c·f = c·Σf for c free of the
    summation index, Σ c = K·c;
+2. Kronecker-delta sums are evaluated, Σ_k δ_jk f_k = f_j: the range
+   condition 1 ≤ j ≤ K holds for every free index (they are classes);
+3. logs of products and quotients are expanded (then 1 and 2 again);
 4. summation indices are renamed canonically by nesting depth;
 5. the step's conditions apply (i = j, i ≠ j, Σ_k y_k = 1);
 6. e^{Σ c_m z_m + r} becomes Π T_m^{c_m}·e^r, every remaining sum an opaque atom, and
@@ -66,11 +66,10 @@ def is_zero(expr: sp.Expr, conditions: Iterable[sp.Basic] = ()) -> bool:
 
 def normal_form(expr: sp.Expr, conditions: Iterable[sp.Basic] = ()) -> sp.Expr:
     """The normal form of the module docstring (steps 1–5, then 6 without atomising sums)."""
-    expr = notation.evaluate_products(expr).doit()
-    expr = _resolve_ranges(expr)
-    expr = _linear_sums(expr)  # e^{z_k - m} → e^{-m} e^{z_k} out of the sum, so logs can split it
+    expr = _resolve_ranges(notation.evaluate_products(expr))
+    expr = kronecker_sums(_linear_sums(expr))  # e^{z_k - m} → e^{-m} e^{z_k}: out of the sum, so logs split
     if expr.has(sp.log):
-        expr = _linear_sums(sp.expand_log(expr, force=True))
+        expr = kronecker_sums(_linear_sums(sp.expand_log(expr, force=True)))
     expr = _canonical(expr)
     for condition in conditions:
         expr = _apply(expr, condition)
@@ -122,6 +121,27 @@ def _linear_sums(expr: sp.Expr) -> sp.Expr:
         return total
 
     return expr.replace(sp.Sum, split)
+
+
+def kronecker_sums(expr: sp.Expr) -> sp.Expr:
+    """Σ_k f_k δ_kj → f_j for every term of every sum (j is a class, so 1 ≤ j ≤ K).
+
+    Run after :func:`_linear_sums`, which leaves each sum over one product term.
+    Much faster than ``Sum.doit``, which also tries telescoping and hypergeometric sums.
+    """
+
+    def evaluate(function, *limits):
+        if len(limits) != 1:
+            return sp.Sum(function, *limits)
+        index = limits[0][0]
+        for factor in sp.Mul.make_args(function):
+            if isinstance(factor, sp.KroneckerDelta) and index in factor.args:
+                other = factor.args[1] if factor.args[0] == index else factor.args[0]
+                if other != index and not other.has(index):
+                    return (function / factor).xreplace({index: other})
+        return sp.Sum(function, *limits)
+
+    return expr.replace(sp.Sum, evaluate)
 
 
 def _canonical(expr: sp.Expr, depth: int = 0) -> sp.Expr:

@@ -215,8 +215,8 @@ def test_explicit_check_rejects_a_wrong_entry():
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"classes": 1}, "whole number from 2 to 30"),
-        ({"classes": 31}, "whole number from 2 to 30"),
+        ({"classes": 1}, "whole number from 2 to 20"),
+        ({"classes": 21}, "whole number from 2 to 20"),
         ({"label_smoothing": 1.5}, "label smoothing must be a number in"),
         ({"label_smoothing": "abc"}, "label smoothing must be a number in"),
     ],
