@@ -29,13 +29,30 @@ from derive.notation import C, Partial, Product
 i, j, k = indexed.i, indexed.j, indexed.k
 q = sp.Symbol("q", integer=True, positive=True)
 sigma = sp.Function("sigma")
-sigma_prime = sp.Function("sigma'")
+
+
+class sigma_prime(sp.Function):
+    """σ′, the derivative of the elementwise activation, as a function of its own."""
+
+    nargs = 1
+
+    def _latex(self, printer, exp=None) -> str:
+        tex = rf"\sigma'\left({printer._print(self.args[0])}\right)"
+        return tex if exp is None else rf"{tex}^{{{exp}}}"
+
+    def _sympystr(self, printer) -> str:
+        return f"sigma'({printer._print(self.args[0])})"
+
+
 n_prev, n_l, n_next, n_L = sp.symbols("n_{l-1} n_l n_{l+1} n_L", integer=True, positive=True)
 z_L, a_L, delta_L = sp.IndexedBase("z^L"), sp.IndexedBase("a^L"), sp.IndexedBase("delta^L")
 z_l, delta_l, w_l, b_l = sp.IndexedBase("z^l"), sp.IndexedBase("delta^l"), sp.IndexedBase("w^l"), sp.IndexedBase("b^l")
 a_prev = sp.IndexedBase("a^{l-1}")
 z_next, w_next, b_next = sp.IndexedBase("z^{l+1}"), sp.IndexedBase("w^{l+1}"), sp.IndexedBase("b^{l+1}")
 delta_next = sp.IndexedBase("delta^{l+1}")
+
+#: LaTeX of the layer symbols SymPy cannot spell from their names.
+SYMBOL_LATEX = {delta_next.label: r"\delta^{l+1}", delta_l.label: r"\delta^{l}", delta_L.label: r"\delta^{L}"}
 
 MATRIX_FORMS = {
     "BP1": r"\delta^L = \nabla_a C \odot \sigma'(z^L)",
@@ -160,7 +177,7 @@ def four_equations() -> steps.Trace:
         "BP4": sp.Eq(Partial(C, w_l[j, k]), a_prev[k] * delta_l[j]),
     }
     notes = tuple(f"{name} in matrix form: {form}" for name, form in MATRIX_FORMS.items())
-    return steps.Trace("the four equations of backpropagation", tuple(trace), results, notes)
+    return steps.Trace("the four equations of backpropagation", tuple(trace), results, notes, SYMBOL_LATEX)
 
 
 # -- a worked network: dense → sigmoid → dense → softmax → cross-entropy --------------------
@@ -204,7 +221,9 @@ def worked_network() -> steps.Trace:
     }
     sizes = ", ".join(f"{s} = {v}" for s, v in PROVEN_AT.items())
     notes = (f"every step proven against sympy.diff of the whole network at {sizes}",)
-    return steps.Trace("worked network: dense, sigmoid, dense, softmax, cross-entropy", tuple(trace), results, notes)
+    return steps.Trace(
+        "worked network: dense, sigmoid, dense, softmax, cross-entropy", tuple(trace), results, notes, SYMBOL_LATEX
+    )
 
 
 def _explicit_network():

@@ -12,13 +12,14 @@ import functools
 import json
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import click
 import sympy as sp
 
 from derive import backprop as backprop_module
-from derive import catalog, derivation, errors, matching, steps, vector
+from derive import catalog, compile, derivation, errors, files, gallery, matching, render, steps, vector
 from derive import shift as shift_module
 
 EXIT_USER_ERROR = 2
@@ -327,3 +328,123 @@ def backprop(as_json: bool) -> None:
     for result in results:
         _echo_standalone(result, as_json=False)
         click.echo("")
+
+
+def _notation(symbols: dict[str, str]) -> render.Notation:
+    """The Notation from the --*-symbol options."""
+    return render.Notation(**{name.removesuffix("_symbol"): value for name, value in symbols.items()})
+
+
+def _notation_options(command):
+    """--output-symbol, --cost-symbol, --target-symbol, --sigma-symbol."""
+    for name, allowed in reversed(render.CHOICES.items()):
+        command = click.option(
+            f"--{name}-symbol",
+            f"{name}_symbol",
+            type=click.Choice(allowed),
+            default=allowed[0],
+            show_default=True,
+            help=f"LaTeX symbol for the {name}.",
+        )(command)
+    return command
+
+
+@main.command()
+@click.argument("loss", required=False)
+@click.argument("activation", required=False)
+@click.option("--all", "all_pairs", is_flag=True, help="Every valid catalog pair, one file each, into -o FOLDER.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="File to write (a folder with --all); default: standard output.",
+)
+@click.option(
+    "--template",
+    "-t",
+    default="fragment",
+    show_default=True,
+    metavar="NAME",
+    help="fragment (align* block for \\input), article (whole document) or markdown.",
+)
+@click.option(
+    "--template-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="A folder of your own templates, looked up before derive's.",
+)
+@click.option("--pdf", "make_pdf", is_flag=True, help="Also compile the article to PDF with pdflatex.")
+@click.option("--classes", "-K", type=int, default=None, metavar="K", help="softmax: an explicit number of classes.")
+@_notation_options
+@_user_errors
+def latex(loss, activation, all_pairs, output, template, template_dir, make_pdf, classes, **symbols) -> None:
+    """Write the derivation of LOSS composed with ACTIVATION as LaTeX or Markdown.
+
+    The fragment needs only amsmath; the article compiles on its own (and
+    includes the cancellation table).  With --pdf, the .tex is kept next to the
+    PDF, and a LaTeX error is reported with the log's first error line.
+
+    Example:
+
+        derive latex bce sigmoid --template article --pdf -o outputs/bce_sigmoid.tex
+
+        derive latex --all -o outputs/
+    """
+    style = _notation(symbols)
+    if make_pdf and template != "article":
+        raise errors.InvalidOption("--pdf compiles a whole document: use it with --template article")
+    if all_pairs:
+        if loss or activation or output is None:
+            raise errors.InvalidOption("--all takes no LOSS ACTIVATION and needs -o FOLDER")
+        for pair_loss, pair_act in catalog.pairs(valid=True):
+            target = output / f"{pair_loss}_{pair_act}{render.SUFFIX.get(template, '.tex')}"
+            _write_latex(derivation.derive(pair_loss, pair_act), target, template, template_dir, style, make_pdf)
+            click.echo(str(target))
+        return
+    if not (loss and activation):
+        raise errors.InvalidOption("give LOSS and ACTIVATION (see `derive list`), or --all")
+    if make_pdf and output is None:
+        raise errors.InvalidOption("--pdf needs -o FILE.tex")
+    _write_latex(derivation.derive(loss, activation, classes), output, template, template_dir, style, make_pdf)
+
+
+def _write_latex(result, output, template, template_dir, style, make_pdf) -> None:
+    table = render.table_rows([derivation.derive(*pair) for pair in catalog.pairs(valid=True)], style)
+    command = f"derive latex {result.loss} {result.activation} --template {template}"
+    doc = render.derivation_document(result, style, table if template == "article" else [], command=command)
+    source = render.render(doc, template, style, template_dir)
+    if output is None:
+        click.echo(source, nl=False)
+        return
+    files.write_text(output, source)
+    if make_pdf:
+        compile.pdf(source, output.with_suffix(".pdf"))
+
+
+@main.command("gallery")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    default=Path("outputs"),
+    show_default=True,
+    help="The folder to fill.",
+)
+@_notation_options
+@_user_errors
+def gallery_command(output: Path, **symbols) -> None:
+    """Fill a folder with every catalog derivation: .tex fragments, compiled PDFs, README.md.
+
+    Needs pdflatex.  The output is deterministic: the same bytes on every run.
+
+    Example:
+
+        derive gallery -o outputs/
+    """
+    style = _notation(symbols)
+    work = gallery.tasks(output, style)
+    with click.progressbar(work, label="derive gallery", file=sys.stderr, item_show_func=lambda t: t and t[0]) as bar:
+        for _label, action in bar:
+            action()
+    click.echo(f"wrote {len(work)} entries to {output}/ (index: {output / 'README.md'})")

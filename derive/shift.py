@@ -80,6 +80,7 @@ def shift_invariance() -> steps.Trace:
             "softmax(z + c) = softmax(z) for every constant c",
             "stable implementations subtract max_k z_k before exponentiating",
         ),
+        symbol_latex=SYMBOL_LATEX,
     )
 
 

@@ -27,7 +27,7 @@ SYMBOL_LATEX: Mapping[sp.Symbol, str] = {
 def to_latex(expr: sp.Basic, symbol_names: Mapping[sp.Symbol, str] | None = None) -> str:
     """LaTeX of an expression in derive's notation (``symbol_names`` overrides it)."""
     names = {**SYMBOL_LATEX, **(symbol_names or {})}
-    return sp.latex(expr, symbol_names=names)
+    return sp.latex(expr, symbol_names=names, ln_notation=True)
 
 
 @dataclass(frozen=True)
@@ -114,6 +114,21 @@ class Derivation:
         """True when δ → 0 as the neuron saturates at the wrong end."""
         return self.analysis.saturates
 
+    def latex(self, template: str = "fragment", **symbols: str) -> str:
+        """The derivation as LaTeX (``fragment``, ``article``) or Markdown (``markdown``).
+
+        ``symbols`` picks the notation: ``output`` (a, \\hat{y}), ``cost`` (C, L, J),
+        ``target`` (y, t), ``sigma`` (\\sigma, \\varsigma).
+        """
+        from derive import render  # presentation sits above this module; imported on use
+
+        return render.latex(self, template, **symbols)
+
+    def _repr_latex_(self) -> str:
+        from derive import render
+
+        return render.jupyter(self)
+
     def as_dict(self) -> dict[str, object]:
         """JSON-ready: SymPy ``str()`` of each expression, steps with LaTeX."""
         an = self.analysis
@@ -174,6 +189,7 @@ class Trace:
     steps: tuple[Step, ...]
     results: Mapping[str, sp.Basic]
     notes: tuple[str, ...] = ()
+    symbol_latex: Mapping[sp.Symbol, str] = field(default_factory=dict)  # LaTeX of its own symbols
 
     def as_dict(self) -> dict[str, object]:
         return {

@@ -1,0 +1,99 @@
+"""The gallery in outputs/: every catalog derivation as a LaTeX fragment and a compiled PDF.
+
+For every valid loss ∘ activation pair, ``<loss>_<activation>.tex`` is the
+fragment (for ``\\input``) and ``<loss>_<activation>.pdf`` the compiled article
+(with the cancellation table); the shift-invariance and backpropagation
+derivations get the same; ``README.md`` indexes them with the cancellation
+table in Markdown.  The output is deterministic: the same bytes on every run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from derive import backprop, catalog, compile, derivation, files, render, shift
+
+Task = tuple[str, Callable[[], None]]
+
+
+def tasks(out_dir: Path, style: render.Notation | None = None) -> list[Task]:
+    """The gallery as (label, action) pairs, so a caller can show progress."""
+    style = style or render.Notation()
+    derivations = [derivation.derive(loss, act) for loss, act in catalog.pairs(valid=True)]
+    table = render.table_rows(derivations, style)
+    out: list[Task] = []
+    for d in derivations:
+        name = f"{d.loss}_{d.activation}"
+        doc = render.derivation_document(d, style, table, command=f"derive gallery ({name})")
+        out.append((name, _writer(out_dir / name, doc, style)))
+    standalone = {"shift_invariance": shift.shift_invariance, "backprop": _backprop}
+    for name, build in standalone.items():
+        out.append((name, _trace_writer(out_dir / name, build, style)))
+    out.append(("README.md", lambda: files.write_text(out_dir / "README.md", index(derivations, style))))
+    return out
+
+
+def build(out_dir: Path, style: render.Notation | None = None) -> Iterator[str]:
+    """Write the whole gallery, yielding each label as it is done."""
+    for label, action in tasks(Path(out_dir), style):
+        action()
+        yield label
+
+
+def _backprop():
+    return backprop.four_equations(), backprop.worked_network()
+
+
+def _writer(stem: Path, doc: render.Document, style: render.Notation) -> Callable[[], None]:
+    def write() -> None:
+        files.write_text(stem.with_suffix(".tex"), render.render(doc, "fragment", style))
+        compile.pdf(render.render(doc, "article", style), stem.with_suffix(".pdf"))
+
+    return write
+
+
+def _trace_writer(stem: Path, build_traces, style: render.Notation) -> Callable[[], None]:
+    def write() -> None:
+        traces = build_traces()
+        traces = traces if isinstance(traces, tuple) else (traces,)
+        sections = [render.trace_section(t, style) for t in traces]
+        doc = render.Document(
+            render.text(traces[0].title.capitalize()), sections, command=f"derive gallery ({stem.name})"
+        )
+        files.write_text(stem.with_suffix(".tex"), render.render(doc, "fragment", style))
+        compile.pdf(render.render(doc, "article", style), stem.with_suffix(".pdf"))
+
+    return write
+
+
+def index(derivations, style: render.Notation) -> str:
+    """outputs/README.md: links to every file, and the cancellation table."""
+    from derive import __version__
+
+    lines = [
+        "# derive gallery",
+        "",
+        f"Written by `derive gallery` (derive {__version__}); every step of every derivation was proven equal",
+        "to the step before it. Each `.tex` is a fragment for `\\input{}` (needs only amsmath); each `.pdf` is",
+        "the compiled article with the cancellation table.",
+        "",
+        "| loss | activation | δ | cancels | saturates | files |",
+        "|---|---|---|---|---|---|",
+    ]
+    for d in derivations:
+        name = f"{d.loss}_{d.activation}"
+        delta = render.tex(d.delta, style)
+        lines.append(
+            f"| {d.loss} | {d.activation} | ${delta}$ | {'yes' if d.cancels else 'no'} | "
+            f"{'yes' if d.saturates else 'no'} | [tex]({name}.tex), [pdf]({name}.pdf) |"
+        )
+    lines += [
+        "",
+        "Standalone derivations:",
+        "",
+        "- softmax shift invariance and the max shift: [tex](shift_invariance.tex), [pdf](shift_invariance.pdf)",
+        "- the four equations of backpropagation and a worked network: [tex](backprop.tex), [pdf](backprop.pdf)",
+        "",
+    ]
+    return "\n".join(lines)
