@@ -411,8 +411,7 @@ def latex(loss, activation, all_pairs, output, template, template_dir, make_pdf,
 
 def _write_latex(result, output, template, template_dir, style, make_pdf) -> None:
     table = render.table_rows([derivation.derive(*pair) for pair in catalog.pairs(valid=True)], style)
-    command = f"derive latex {result.loss} {result.activation} --template {template}"
-    doc = render.derivation_document(result, style, table if template == "article" else [], command=command)
+    doc = render.derivation_document(result, style, table if template == "article" else [])
     source = render.render(doc, template, style, template_dir)
     if output is None:
         click.echo(source, nl=False)

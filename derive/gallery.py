@@ -1,10 +1,11 @@
 """The gallery in outputs/: every catalog derivation as a LaTeX fragment and a compiled PDF.
 
-For every valid loss ∘ activation pair, ``<loss>_<activation>.tex`` is the
-fragment (for ``\\input``) and ``<loss>_<activation>.pdf`` the compiled article
-(with the cancellation table); the shift-invariance and backpropagation
-derivations get the same; ``README.md`` indexes them with the cancellation
-table in Markdown.  The output is deterministic: the same bytes on every run.
+For every valid loss ∘ activation pair, ``<loss>_<activation>.fragment.tex``
+is the fragment (for ``\\input``), ``<loss>_<activation>.tex`` the article
+(with the cancellation table) and ``<loss>_<activation>.pdf`` the article
+compiled; the shift-invariance and backpropagation derivations get the same;
+``README.md`` indexes them with the cancellation table in Markdown.  The
+output is deterministic: the same bytes on every run.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ def tasks(out_dir: Path, style: render.Notation | None = None) -> list[Task]:
     out: list[Task] = []
     for d in derivations:
         name = f"{d.loss}_{d.activation}"
-        doc = render.derivation_document(d, style, table, command=f"derive gallery ({name})")
+        doc = render.derivation_document(d, style, table)
         out.append((name, _writer(out_dir / name, doc, style)))
     standalone = {"shift_invariance": shift.shift_invariance, "backprop": _backprop}
     for name, build in standalone.items():
@@ -46,11 +47,7 @@ def _backprop():
 
 
 def _writer(stem: Path, doc: render.Document, style: render.Notation) -> Callable[[], None]:
-    def write() -> None:
-        files.write_text(stem.with_suffix(".tex"), render.render(doc, "fragment", style))
-        compile.pdf(render.render(doc, "article", style), stem.with_suffix(".pdf"))
-
-    return write
+    return lambda: _write_document(stem, doc, style)
 
 
 def _trace_writer(stem: Path, build_traces, style: render.Notation) -> Callable[[], None]:
@@ -58,13 +55,17 @@ def _trace_writer(stem: Path, build_traces, style: render.Notation) -> Callable[
         traces = build_traces()
         traces = traces if isinstance(traces, tuple) else (traces,)
         sections = [render.trace_section(t, style) for t in traces]
-        doc = render.Document(
-            render.text(traces[0].title.capitalize()), sections, command=f"derive gallery ({stem.name})"
-        )
-        files.write_text(stem.with_suffix(".tex"), render.render(doc, "fragment", style))
-        compile.pdf(render.render(doc, "article", style), stem.with_suffix(".pdf"))
+        _write_document(stem, render.Document(render.text(traces[0].title.capitalize()), sections), style)
 
     return write
+
+
+def _write_document(stem: Path, doc: render.Document, style: render.Notation) -> None:
+    """stem.fragment.tex, stem.tex (the article) and stem.pdf (the article compiled)."""
+    files.write_text(stem.parent / f"{stem.name}.fragment.tex", render.render(doc, "fragment", style))
+    article = render.render(doc, "article", style)
+    files.write_text(stem.parent / f"{stem.name}.tex", article)
+    compile.pdf(article, stem.parent / f"{stem.name}.pdf")
 
 
 def index(derivations, style: render.Notation) -> str:
@@ -75,8 +76,8 @@ def index(derivations, style: render.Notation) -> str:
         "# derive gallery",
         "",
         f"Written by `derive gallery` (derive {__version__}); every step of every derivation was proven equal",
-        "to the step before it. Each `.tex` is a fragment for `\\input{}` (needs only amsmath); each `.pdf` is",
-        "the compiled article with the cancellation table.",
+        "to the step before it. Each `.fragment.tex` is an `align*` block for `\\input{}` (needs only amsmath);",
+        "each `.tex` is the whole article (with the cancellation table) and `.pdf` that article compiled.",
         "",
         "| loss | activation | δ | cancels | saturates | files |",
         "|---|---|---|---|---|---|",
@@ -86,14 +87,17 @@ def index(derivations, style: render.Notation) -> str:
         delta = render.tex(d.delta, style)
         lines.append(
             f"| {d.loss} | {d.activation} | ${delta}$ | {'yes' if d.cancels else 'no'} | "
-            f"{'yes' if d.saturates else 'no'} | [tex]({name}.tex), [pdf]({name}.pdf) |"
+            f"{'yes' if d.saturates else 'no'} | [fragment]({name}.fragment.tex), [article]({name}.tex), "
+            f"[pdf]({name}.pdf) |"
         )
     lines += [
         "",
         "Standalone derivations:",
         "",
-        "- softmax shift invariance and the max shift: [tex](shift_invariance.tex), [pdf](shift_invariance.pdf)",
-        "- the four equations of backpropagation and a worked network: [tex](backprop.tex), [pdf](backprop.pdf)",
+        "- softmax shift invariance and the max shift: [fragment](shift_invariance.fragment.tex), "
+        "[article](shift_invariance.tex), [pdf](shift_invariance.pdf)",
+        "- the four equations of backpropagation and a worked network: [fragment](backprop.fragment.tex), "
+        "[article](backprop.tex), [pdf](backprop.pdf)",
         "",
     ]
     return "\n".join(lines)

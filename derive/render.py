@@ -105,7 +105,6 @@ class Document:
     sections: list[Section]
     table: list[dict[str, str]] = field(default_factory=list)
     figures: list[Figure] = field(default_factory=list)
-    command: str = "derive"
 
 
 class Underbrace(sp.Expr):
@@ -347,7 +346,6 @@ def render(
             notation=style.table(),
             cost=style.cost,
             version=__version__,
-            command=doc.command,
         )
     except jinja2.UndefinedError as exc:
         raise errors.InvalidOption(f"template {template!r} uses an unknown variable: {exc}") from exc
@@ -358,16 +356,15 @@ def derivation_document(
     style: Notation,
     table: list[dict[str, str]] | None = None,
     figures: Sequence[Figure] = (),
-    command: str = "derive",
 ) -> Document:
     title = f"The gradient of {text(d.loss)} $\\circ$ {text(d.activation)}"
-    return Document(title, [derivation_section(d, style)], list(table or []), list(figures), command)
+    return Document(title, [derivation_section(d, style)], list(table or []), list(figures))
 
 
 def latex(d: steps.Derivation, template: str = "fragment", **symbols: str) -> str:
     """``Derivation.latex``: the derivation through a template in the chosen notation."""
     style = Notation(**symbols)
-    return render(derivation_document(d, style, command=f"derive latex {d.loss} {d.activation}"), template, style)
+    return render(derivation_document(d, style), template, style)
 
 
 def jupyter(d: steps.Derivation) -> str:

@@ -17,7 +17,9 @@ from derive import backprop, catalog, cli, compile, derivation, errors, gallery,
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = Path(__file__).parent / "golden"
-WRAPPER = "\\documentclass{article}\n\\usepackage{amsmath}\n\\allowdisplaybreaks\n\\begin{document}\n%s\n\\end{document}\n"
+WRAPPER = (
+    "\\documentclass{article}\n\\usepackage{amsmath}\n\\allowdisplaybreaks\n\\begin{document}\n%s\n\\end{document}\n"
+)
 
 
 def run(*args: str):
@@ -118,10 +120,13 @@ def test_pdflatex_missing_is_one_line(tmp_path, monkeypatch):
 def test_failed_compile_reports_the_first_error_and_keeps_the_tex(tmp_path):
     templates = tmp_path / "templates"
     templates.mkdir()
-    (templates / "article.tex.j2").write_text("\\documentclass{article}\\begin{document}\n\\nosuchmacro\n\\end{document}\n")
+    (templates / "article.tex.j2").write_text(
+        "\\documentclass{article}\\begin{document}\n\\nosuchmacro\n\\end{document}\n"
+    )
     target = tmp_path / "out" / "x.tex"
-    result = run("latex", "bce", "sigmoid", "--template", "article", "--template-dir", str(templates), "--pdf",
-                 "-o", str(target))
+    result = run(
+        "latex", "bce", "sigmoid", "--template", "article", "--template-dir", str(templates), "--pdf", "-o", str(target)
+    )
     assert result.exit_code == 2
     assert result.stderr.startswith("error: x.tex: LaTeX error: Undefined control sequence. (l.2 \\nosuchmacro)")
     assert target.exists() and not target.with_suffix(".pdf").exists()
@@ -138,7 +143,7 @@ def test_cli_article_pdf(tmp_path):
 def test_latex_all(tmp_path):
     result = run("latex", "--all", "-o", str(tmp_path), "--template", "markdown")
     assert result.exit_code == 0
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f"{l}_{a}.md" for l, a in catalog.pairs(valid=True))
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f"{lo}_{a}.md" for lo, a in catalog.pairs(valid=True))
 
 
 def test_gallery_is_deterministic(tmp_path):
@@ -154,14 +159,18 @@ def test_gallery_is_deterministic(tmp_path):
 
 
 def test_committed_gallery_is_fresh():
-    """outputs/ holds what `derive gallery` writes now (the .tex files and the index)."""
+    """outputs/ holds what `derive gallery` writes now (the .tex files and the index).
+
+    `derive latex bce sigmoid --template article --pdf -o outputs/bce_sigmoid.tex` writes the same bytes.
+    """
     outputs = ROOT / "outputs"
     style = render.Notation()
     ds = [derivation.derive(*p) for p in catalog.pairs(valid=True)]
     table = render.table_rows(ds, style)
     for d in ds:
         name = f"{d.loss}_{d.activation}"
-        doc = render.derivation_document(d, style, table, command=f"derive gallery ({name})")
-        assert (outputs / f"{name}.tex").read_text(encoding="utf-8") == render.render(doc, "fragment", style), name
+        doc = render.derivation_document(d, style, table)
+        assert (outputs / f"{name}.fragment.tex").read_text(encoding="utf-8") == render.render(doc, "fragment"), name
+        assert (outputs / f"{name}.tex").read_text(encoding="utf-8") == render.render(doc, "article"), name
         assert (outputs / f"{name}.pdf").exists()
     assert (outputs / "README.md").read_text(encoding="utf-8") == gallery.index(ds, style)
