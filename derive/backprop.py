@@ -64,7 +64,7 @@ MATRIX_FORMS = {
 
 def _d(expr: sp.Expr, var: sp.Basic) -> sp.Expr:
     """∂expr/∂var by sympy.diff, Kronecker sums evaluated, σ′ written as a function."""
-    value = indexed._resolve_ranges(sp.diff(expr, var).doit())
+    value = indexed.resolve_ranges(sp.diff(expr, var).doit())
     return value.replace(
         lambda e: isinstance(e, sp.Derivative) and e.expr.func == sigma,
         lambda e: sigma_prime(e.expr.args[0]),

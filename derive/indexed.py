@@ -66,17 +66,17 @@ def is_zero(expr: sp.Expr, conditions: Iterable[sp.Basic] = ()) -> bool:
 
 def normal_form(expr: sp.Expr, conditions: Iterable[sp.Basic] = ()) -> sp.Expr:
     """The normal form of the module docstring (steps 1–5, then 6 without atomising sums)."""
-    expr = _resolve_ranges(notation.evaluate_products(expr))
-    expr = kronecker_sums(_linear_sums(expr))  # e^{z_k - m} → e^{-m} e^{z_k}: out of the sum, so logs split
+    expr = resolve_ranges(notation.evaluate_products(expr))
+    expr = kronecker_sums(linear_sums(expr))  # e^{z_k - m} → e^{-m} e^{z_k}: out of the sum, so logs split
     if expr.has(sp.log):
-        expr = kronecker_sums(_linear_sums(sp.expand_log(expr, force=True)))
+        expr = kronecker_sums(linear_sums(sp.expand_log(expr, force=True)))
     expr = _canonical(expr)
     for condition in conditions:
         expr = _apply(expr, condition)
     return _exponentials(expr)
 
 
-def _resolve_ranges(expr: sp.Expr) -> sp.Expr:
+def resolve_ranges(expr: sp.Expr) -> sp.Expr:
     """Piecewise((f, j ≤ K), (0, True)) → f: every free index is a class 1..K."""
 
     def first_branch(*pairs):
@@ -107,7 +107,7 @@ def _range_condition_holds(condition: sp.Basic) -> bool:
     return True
 
 
-def _linear_sums(expr: sp.Expr) -> sp.Expr:
+def linear_sums(expr: sp.Expr) -> sp.Expr:
     """Σ(f + g) → Σf + Σg, Σ c·f → c·Σf, Σ c → K·c (innermost sums first)."""
 
     def split(function, *limits):
@@ -126,7 +126,7 @@ def _linear_sums(expr: sp.Expr) -> sp.Expr:
 def kronecker_sums(expr: sp.Expr) -> sp.Expr:
     """Σ_k f_k δ_kj → f_j for every term of every sum (j is a class, so 1 ≤ j ≤ K).
 
-    Run after :func:`_linear_sums`, which leaves each sum over one product term.
+    Run after :func:`linear_sums`, which leaves each sum over one product term.
     Much faster than ``Sum.doit``, which also tries telescoping and hypergeometric sums.
     """
 

@@ -188,7 +188,7 @@ def _sum_steps(trace: list[steps.Step], obj: Objective) -> tuple[sp.Expr, tuple[
     Step, lhs = steps.Step, Partial(C, z[j])
     grad, jac = obj.gradient(i), SOFTMAX.jacobian_through_output(a, i, j)
     product = sp.Mul(grad, jac)  # Mul cancels a common factor of the two
-    split = indexed._linear_sums(sp.Sum(product, (i, 1, K)))
+    split = indexed.linear_sums(sp.Sum(product, (i, 1, K)))
     kronecker = indexed.kronecker_sums(split)
     trace.append(Step("substitute", lhs, sp.Sum(Product(grad, jac), (i, 1, K)), "the two factors above"))
     cancelled = sp.fraction(grad)[1] / sp.fraction(product)[1]
@@ -256,7 +256,7 @@ def _references(obj: Objective) -> dict[sp.Basic, sp.Basic]:
     refs = {
         C: cost_z,
         a[i]: SOFTMAX.elementary(z, i, K),
-        Partial(C, a[i]): _to_z(indexed._resolve_ranges(sp.diff(cost_a, a[i]).doit())),
+        Partial(C, a[i]): _to_z(indexed.resolve_ranges(sp.diff(cost_a, a[i]).doit())),
         Partial(a[i], z[j]): d_a,
         Partial(a[j], z[j]): d_a.subs(i, j),
         Partial(C, z[j]): d_z,
