@@ -19,7 +19,7 @@ import click
 import sympy as sp
 
 from derive import backprop as backprop_module
-from derive import catalog, compile, derivation, errors, files, gallery, matching, render, steps, vector
+from derive import catalog, compile, derivation, errors, files, gallery, matching, numeric, render, steps, vector
 from derive import shift as shift_module
 
 EXIT_USER_ERROR = 2
@@ -447,3 +447,49 @@ def gallery_command(output: Path, **symbols) -> None:
         for _label, action in bar:
             action()
     click.echo(f"wrote {len(work)} entries to {output}/ (index: {output / 'README.md'})")
+
+
+@main.command()
+@click.argument("loss")
+@click.argument("activation")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="The .py file to write; default: standard output.",
+)
+@click.option("--backend", default="numpy", show_default=True, help="numpy (the only backend of this version).")
+@click.option("--check", is_flag=True, help="Also check the gradient: finite differences and mpmath at 50 digits.")
+@_user_errors
+def export(loss: str, activation: str, output: Path | None, backend: str, check: bool) -> None:
+    """Write LOSS of ACTIVATION as a standalone, numerically stable Python module.
+
+    The module imports only numpy and defines loss(z, y, reduction="mean") and
+    grad(z, y, reduction="mean"), printed from stable forms proven equal to the
+    derivation.  --check prints the largest errors against mpmath and finite
+    differences, and fails (exit 1) above tolerance.
+
+    Example:
+
+        derive export bce sigmoid -o bce_sigmoid.py --check
+    """
+    numeric.require_backend(backend)
+    source = numeric.module_source(loss, activation)
+    if output is None:
+        click.echo(source, nl=False)
+    else:
+        files.write_text(output, source)
+        click.echo(f"wrote {output}", err=True)
+    if check:
+        try:
+            report = numeric.check_gradient(loss, activation)
+        except numeric.GradientCheckError as exc:
+            click.echo(f"gradient check FAILED: {exc}", err=True)
+            sys.exit(1)
+        click.echo(
+            f"gradient check passed for {report['pair']}: max relative error vs mpmath "
+            f"{report['max_rel_error_mpmath']:.1e}, max error vs finite differences "
+            f"{report['max_error_finite_differences']:.1e}",
+            err=True,
+        )

@@ -7,8 +7,9 @@ form where equality is decidable by polynomial arithmetic, then cancelled.
 2. catalog functions are rewritten to elementary ones, hyperbolic ones to exp;
 3. z = ln t with t > 0, so e^{kz} = t^k and a rational function of e^z becomes
    a rational function of t (logs and Heaviside steps stay as opaque atoms);
-4. ``cancel`` of the difference: 0 is a proof.  Logs are expanded (with t > 0
-   and positive arguments) before a second ``cancel``.
+4. ``cancel`` of the difference: 0 is a proof.  Otherwise the logs are
+   expanded (t > 0, positive arguments), and last each log's argument is first
+   made one fraction, before another ``cancel``.
 
 A ``False`` answer means "not proven", not "different".
 """
@@ -46,9 +47,13 @@ def is_zero(expr: sp.Expr, var: sp.Symbol | None = notation.z) -> bool:
         if merged is None:
             return False
         expr = elementary(merged)
-    if normal_form(expr, var) == 0:
+    if normal_form(expr, var) == 0 or normal_form(sp.expand_log(expr, force=True), var) == 0:
         return True
-    return normal_form(sp.expand_log(expr, force=True), var) == 0
+    if var is not None and expr.has(var):
+        expr = expr.subs(var, sp.log(_T))
+    # ln of a sum of fractions: one fraction inside, then split (ln(1 + 1/t) = ln(t + 1) − ln t)
+    expr = expr.replace(sp.log, lambda u: sp.log(sp.together(u)))
+    return normal_form(sp.expand_log(expr, force=True), None) == 0
 
 
 def normal_form(expr: sp.Expr, var: sp.Symbol | None = notation.z) -> sp.Expr:

@@ -124,6 +124,16 @@ class Derivation:
 
         return render.latex(self, template, **symbols)
 
+    def to_numpy(self):
+        """(loss, grad): numerically stable NumPy functions ``f(z, y, reduction="mean")``.
+
+        The same code ``derive export`` writes; see ``derive.numeric``.  For softmax the
+        functions take z of shape (N, K) for any K, labels (N,) or probabilities (N, K).
+        """
+        from derive import numeric  # numeric code sits above this module; imported on use
+
+        return numeric.functions(self.loss, self.activation)
+
     def _repr_latex_(self) -> str:
         from derive import render
 
