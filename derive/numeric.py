@@ -68,14 +68,17 @@ class _Printer(NumPyPrinter):
         return f"np.heaviside({self._print(expr.args[0])}, 0.5)"
 
 
-def _body(expr: sp.Expr, result: str) -> list[str]:
-    """Lines computing ``result = expr`` with common subexpressions once."""
+def _body(exprs: list[sp.Expr], results: list[str]) -> list[str]:
+    """Lines computing ``results[i] = exprs[i]`` with common subexpressions once."""
     printer = _Printer()
     names = sp.numbered_symbols("t")
-    replacements, (reduced,) = sp.cse([expr], symbols=names, optimizations="basic")
+    replacements, reduced = sp.cse(exprs, symbols=names, optimizations="basic")
     lines = [f"{name} = {printer.doprint(value)}" for name, value in replacements]
-    shifts = [f"{name} = {printer.doprint(value)}" for name, value in stable.TARGET_SHIFTS.items() if expr.has(name)]
-    return shifts + lines + [f"{result} = {printer.doprint(reduced)}"]
+    used = [name for name, value in stable.TARGET_SHIFTS.items() if any(e.has(name) for e in exprs)]
+    shifts = [f"{name} = {printer.doprint(stable.TARGET_SHIFTS[name])}" for name in used]
+    outs = [f"{result} = {printer.doprint(expr)}" for result, expr in zip(results, reduced, strict=True)]
+    outs[-1] = outs[-1].replace(" = ", " = np.asarray(", 1) + ", dtype=z.dtype)" if results[-1] == "out" else outs[-1]
+    return shifts + lines + outs
 
 
 SCALAR_TEMPLATE = '''\
@@ -126,7 +129,7 @@ def loss(z, y, reduction="mean"):
     z, y = _inputs(z, y, reduction)
     with np.errstate(divide="ignore", invalid="ignore"):  # np.where computes both branches; one is discarded
 {loss_body}
-    return _reduce(out, reduction, z.size)
+    return _reduce(value, reduction, z.size)
 
 
 def grad(z, y, reduction="mean"):
@@ -137,6 +140,16 @@ def grad(z, y, reduction="mean"):
     if reduction == "mean":
         out /= out.dtype.type(z.size)
     return out
+
+
+def loss_and_grad(z, y, reduction="mean"):
+    """(loss, grad) in one pass over the shared subexpressions."""
+    z, y = _inputs(z, y, reduction)
+    with np.errstate(divide="ignore", invalid="ignore"):
+{both_body}
+    if reduction == "mean":
+        out /= out.dtype.type(z.size)
+    return _reduce(value, reduction, z.size), out
 '''
 
 
@@ -156,8 +169,6 @@ def module_source(loss: str, activation: str) -> str:
         return _softmax_source(d.loss, __version__)
     forms = stable.stable_forms(d.loss, d.activation)
     indent = lambda lines: textwrap.indent("\n".join(lines), "        ")  # noqa: E731
-    grad_lines = _body(forms.grad, "out")
-    grad_lines[-1] = grad_lines[-1].replace("out = ", "out = np.asarray(", 1) + ", dtype=z.dtype)"
     return SCALAR_TEMPLATE.format(
         title=f"{d.loss} of {d.activation}: loss and gradient, numerically stable.",
         version=__version__,
@@ -166,8 +177,9 @@ def module_source(loss: str, activation: str) -> str:
         cost=sp.sstr(forms.cost),
         grad=sp.sstr(forms.grad),
         target_check=_target_check(d.loss),
-        loss_body=indent(_body(forms.cost, "out")),
-        grad_body=indent(grad_lines),
+        loss_body=indent(_body([forms.cost], ["value"])),
+        grad_body=indent(_body([forms.grad], ["out"])),
+        both_body=indent(_body([forms.cost, forms.grad], ["value", "out"])),
     )
 
 
@@ -214,22 +226,22 @@ def _inputs(z, y, reduction):
     return z, y
 
 
-def _softmax_parts(z):
+def _softmax_parts(z, m=None):
     """exp(z - max z): the max shift of `derive shift` (no overflow, largest term 1)."""
-    e = z - z.max(axis=1, keepdims=True)
+    e = z - (z.max(axis=1, keepdims=True) if m is None else m)
     np.exp(e, out=e)
     return e, None
 
 
-def _softmax(z):
+def _softmax(z, m=None):
     """exp(z - max z) and its row sums."""
-    e, _ = _softmax_parts(z)
+    e, _ = _softmax_parts(z, m)
     return e, e.sum(axis=1, keepdims=True)
 
 
-def _softmax_without_label(z, labels):
+def _softmax_without_label(z, labels, m=None):
     """exp(z - max z) with the label entry summed apart: (e, Σ_{{k≠label}} e_k, Σ_k e_k)."""
-    e, _ = _softmax_parts(z)
+    e, _ = _softmax_parts(z, m)
     rows = np.arange(z.shape[0])
     at_label = e[rows, labels].copy()
     e[rows, labels] = 0
@@ -274,6 +286,27 @@ def grad(z, y, reduction="mean"):
     if reduction == "mean":
         e /= e.dtype.type(z.shape[0])
     return e
+
+
+def loss_and_grad(z, y, reduction="mean"):
+    """(loss, grad) sharing exp(z − max z) and its row sums."""
+    z, y = _inputs(z, y, reduction)
+    m = z.max(axis=1, keepdims=True)
+    if y.ndim == 1:
+        rows = np.arange(z.shape[0])
+        e, others, s = _softmax_without_label(z, y, m)
+        value = m[:, 0] + np.log(s[:, 0]) - z[rows, y]
+        e /= s
+        e[rows, y] = -others[:, 0] / s[:, 0]
+    else:
+        e, s = _softmax(z, m)
+        total = y.sum(axis=1)
+        value = total * (m[:, 0] + np.log(s[:, 0])) - np.einsum("nk,nk->n", y, z)
+        e *= total[:, None] / s
+        e -= y
+    if reduction == "mean":
+        e /= e.dtype.type(z.shape[0])
+    return _reduce(value, reduction), e
 '''
 
 QUADRATIC_FUNCTIONS = '''
@@ -317,6 +350,11 @@ def grad(z, y, reduction="mean"):
     if reduction == "mean":
         out /= out.dtype.type(z.shape[0])
     return out
+
+
+def loss_and_grad(z, y, reduction="mean"):
+    """(loss, grad)."""
+    return loss(z, y, reduction), grad(z, y, reduction)
 '''
 
 

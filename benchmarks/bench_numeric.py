@@ -1,0 +1,121 @@
+"""Exported loss+grad against hand-written NumPy, memory copy, naive lambdify (and PyTorch, JAX if installed).
+
+    OMP_NUM_THREADS=1 python benchmarks/bench_numeric.py
+
+Prints, for each workload, median seconds of one loss-and-gradient call and the
+ratio to the hand-written reference (benchmarks/reference.py), plus peak
+memory (tracemalloc, which sees NumPy's allocations) of one call.  Targets:
+time ratio ≤ 1.2, memory ratio ≤ 1.5.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+import sympy as sp  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).parent))
+import reference  # noqa: E402
+
+from derive import catalog, derivation, numeric  # noqa: E402
+from derive.notation import a, y, z  # noqa: E402
+
+REPEATS = 7
+
+
+def seconds(fn, *args) -> float:
+    runs = []
+    for _ in range(REPEATS):
+        start = time.perf_counter()
+        fn(*args)
+        runs.append(time.perf_counter() - start)
+    return statistics.median(runs)
+
+
+def peak_bytes(fn, *args) -> int:
+    tracemalloc.start()
+    fn(*args)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return peak
+
+
+def naive_bce():
+    """sympy.lambdify of the naive derived loss and δ (a = σ(z) written out)."""
+    d = derivation.derive("bce", "sigmoid")
+    act = catalog.activation("sigmoid")
+    cost = sp.lambdify((z, y), catalog.loss("bce").elementary(act.elementary(z), y), "numpy")
+    delta = sp.lambdify((z, y), d.delta.subs(a, act.elementary(z)), "numpy")
+    return lambda zz, yy: (cost(zz, yy).mean(), delta(zz, yy) / zz.size)
+
+
+def optional_frameworks(kind):
+    out = {}
+    try:
+        import torch
+
+        torch.set_num_threads(1)
+
+        def torch_fn(zz, yy):
+            t = torch.from_numpy(zz).requires_grad_(True)
+            target = torch.from_numpy(yy)
+            if kind == "bce":
+                value = torch.nn.functional.binary_cross_entropy_with_logits(t, target)
+            else:
+                value = torch.nn.functional.cross_entropy(t, target)
+            value.backward()
+            return value.item(), t.grad
+
+        out["pytorch (1 thread)"] = torch_fn
+    except ImportError:
+        pass
+    return out
+
+
+def workloads(rng):
+    n = 10**6
+    zb = rng.normal(scale=5, size=n)
+    yb = (rng.random(n) < 0.5).astype(np.float64)
+    yield "bce ∘ sigmoid, N = 1e6", "bce", "sigmoid", (zb, yb), reference.bce_sigmoid, naive_bce()
+    for n, k in ((10**5, 10), (10**4, 1000)):
+        zs = rng.normal(scale=3, size=(n, k))
+        labels = rng.integers(0, k, size=n)
+        yield f"cross_entropy ∘ softmax, N = {n:.0e} x K = {k}", "cross_entropy", "softmax", (zs, labels), \
+            reference.cross_entropy_softmax, None
+
+
+def main() -> None:
+    rng = np.random.default_rng(0)
+    print(f"numpy {np.__version__}, python {sys.version.split()[0]}, OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']}")
+    for title, loss, act, args, ref, naive in workloads(rng):
+        namespace: dict = {}
+        exec(numeric.module_source(loss, act), namespace)  # noqa: S102
+        exported = namespace["loss_and_grad"]
+        ref_s, ref_mem = seconds(ref, *args), peak_bytes(ref, *args)
+        print(f"\n{title}")
+        print(f"  {'implementation':<28} {'seconds':>9} {'ratio to reference':>20} {'peak MiB':>9} {'mem ratio':>9}")
+        rows = {"derive export": exported, "hand-written reference": ref,
+                "memory copy (bound)": lambda zz, yy: (zz.copy(), np.copy(yy))}
+        if naive is not None:
+            rows["naive sympy.lambdify"] = naive
+        if "softmax" in title:
+            rows["textbook loop (less accurate)"] = reference.cross_entropy_softmax_plain
+        rows.update(optional_frameworks("bce" if "bce" in title else "ce"))
+        for name, fn in rows.items():
+            with np.errstate(all="ignore"):
+                s, mem = seconds(fn, *args), peak_bytes(fn, *args)
+            print(f"  {name:<28} {s:>9.4f} {s / ref_s:>20.2f} {mem / 2**20:>9.1f} {mem / ref_mem:>9.2f}")
+
+
+if __name__ == "__main__":
+    main()
