@@ -97,15 +97,16 @@ def _sup_abs(f: sp.Expr, var: sp.Symbol, interval: sp.Set) -> sp.Expr:
         return sp.Max(*(sp.Abs(f.subs(var, point)) for point in interval))
     if not isinstance(interval, sp.Interval):
         raise NotImplementedError(f"not an interval: {interval}")
-    ends = [sp.Abs(limit(f, var, end, side)) for end, side in ((interval.inf, "+"), (interval.sup, "-"))]
     if f.is_polynomial(var):
         poly = sp.Poly(f, var)
-        inside = [r for r in poly.diff(var).real_roots() if interval.contains(r) is sp.true]
-        return sp.Max(*ends, *(abs(poly.eval(r)) for r in inside))
-    slope = sp.diff(f, var).subs(var, _inside(interval))
-    if slope.is_positive or slope.is_negative:
-        return sp.Max(*ends)
-    raise NotImplementedError(f"cannot find the supremum of |{f}|")
+        inside = [abs(poly.eval(r)) for r in poly.diff(var).real_roots() if interval.contains(r) is sp.true]
+    else:
+        slope = sp.diff(f, var).subs(var, _inside(interval))
+        if not (slope.is_positive or slope.is_negative):  # decided before the (slower) limits at the ends
+            raise NotImplementedError(f"cannot find the supremum of |{f}|")
+        inside = []
+    ends = [sp.Abs(limit(f, var, end, side)) for end, side in ((interval.inf, "+"), (interval.sup, "-"))]
+    return sp.Max(*ends, *inside)
 
 
 def _inside(interval: sp.Interval) -> sp.Expr:
