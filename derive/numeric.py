@@ -311,42 +311,65 @@ def loss_and_grad(z, y, reduction="mean"):
 
 QUADRATIC_FUNCTIONS = '''
 
-def _residual(z, y):
-    """a = softmax(z) and r = a − y; at a label, r = −Σ_{k≠y} a_k exactly, and 1 − a_y."""
-    if y.ndim == 1:
-        rows = np.arange(z.shape[0])
-        e, others, s = _softmax_without_label(z, y)
-        a = e / s
-        a_label = (s[:, 0] - others[:, 0]) / s[:, 0]
-        a[rows, y] = a_label
-        r = a.copy()
-        r[rows, y] = -others[:, 0] / s[:, 0]
-        return a, r, others[:, 0] / s[:, 0]
-    e, s = _softmax(z)
-    a = e / s
-    return a, a - y, None
+def _label_parts(z, y):
+    """For labels c: a = softmax(z), others = Σ_{i≠c} a_i = 1 − a_c and sq = Σ_{i≠c} a_i², each without cancellation."""
+    rows = np.arange(z.shape[0])
+    e, _ = _softmax_parts(z)
+    at_label = e[rows, y].copy()
+    e[rows, y] = 0
+    others = e.sum(axis=1)
+    sq = np.einsum("nk,nk->n", e, e)
+    s = others + at_label
+    e /= s[:, None]  # a with the label entry 0
+    return e, at_label / s, others / s, sq / (s * s)
 
 
 def loss(z, y, reduction="mean"):
-    """½ Σ_k (a_k − y_k)² per sample, a = softmax(z)."""
+    """½ Σ_k (a_k − y_k)² per sample, a = softmax(z); labels: ½((1 − a_c)² + Σ_{i≠c} a_i²)."""
     z, y = _inputs(z, y, reduction)
-    _, r, _ = _residual(z, y)
-    out = 0.5 * np.einsum("nk,nk->n", r, r)
+    if y.ndim == 1:
+        _, _, others, sq = _label_parts(z, y)
+        out = 0.5 * (others * others + sq)
+    else:
+        e, s = _softmax(z)
+        e /= s
+        e -= y
+        out = 0.5 * np.einsum("nk,nk->n", e, e)
     return _reduce(out, reduction)
 
 
 def grad(z, y, reduction="mean"):
-    """a_j (a_j − y_j) − a_j Σ_i a_i (a_i − y_i)."""
+    """a_j (a_j − y_j) − a_j Σ_i a_i (a_i − y_i).
+
+    For labels c the bracket is regrouped so that no large terms cancel when one
+    class takes almost all the probability: −a_c ((1 − a_c)² + Σ_{i≠c} a_i²) at c,
+    and for j ≠ c a_j ((a_j + a_c) Σ_{i≠c} a_i − Σ_{i≠c} a_i² + a_c a_j), with the
+    most probable wrong class d summed apart: a_d (Σ_{i∉{c,d}} a_i (a_d − a_i) + a_c (1 − a_c + a_d)).
+    """
     z, y = _inputs(z, y, reduction)
-    a, r, one_minus_label = _residual(z, y)
-    inner = np.einsum("nk,nk->n", a, r)[:, None]
-    out = a * (r - inner)
     if y.ndim == 1:
-        # at the label: a_y (r_y (1 − a_y) − Σ_{k≠y} a_k²), a sum of terms of one sign
         rows = np.arange(z.shape[0])
-        a_y, r_y = a[rows, y], r[rows, y]
-        others_sq = np.einsum("nk,nk->n", a, a) - a_y * a_y
-        out[rows, y] = a_y * (r_y * one_minus_label - others_sq)
+        a, a_c, others, sq = _label_parts(z, y)
+        # j ≠ c: (a_j + a_c)·Σ_{i≠c} a_i − Σ_{i≠c} a_i² + a_c a_j
+        out = (a + a_c[:, None]) * others[:, None]
+        out -= sq[:, None]
+        out += a_c[:, None] * a
+        # the dominant wrong class d (if any): Σ_{i∉{c,d}} a_i (a_d − a_i) + a_c (Σ_{i≠c} a_i + a_d), exactly
+        d = a.argmax(axis=1)
+        a_d = a[rows, d]
+        a[rows, d] = 0
+        rest, rest_sq = a.sum(axis=1), np.einsum("nk,nk->n", a, a)
+        a[rows, d] = a_d
+        out[rows, d] = a_d * rest - rest_sq + a_c * (others + a_d)
+        out *= a
+        out[rows, y] = -a_c * (others * others + sq)
+    else:
+        e, s = _softmax(z)
+        e /= s
+        r = e - y
+        r *= e
+        r -= e * r.sum(axis=1, keepdims=True)
+        out = r
     if reduction == "mean":
         out /= out.dtype.type(z.shape[0])
     return out
