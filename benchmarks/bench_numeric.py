@@ -1,5 +1,8 @@
 """Exported loss+grad against hand-written NumPy, memory copy, naive lambdify (and PyTorch, JAX if installed).
 
+PyTorch: fused binary_cross_entropy_with_logits / cross_entropy with autograd;
+JAX: jax.jit(jax.value_and_grad(...)) of the same loss; both single-threaded.
+
     OMP_NUM_THREADS=1 python benchmarks/bench_numeric.py
 
 Prints, for each workload, the fastest of 9 loss-and-gradient calls and the
@@ -19,6 +22,7 @@ from pathlib import Path
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
+os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
 
 import numpy as np  # noqa: E402
 import sympy as sp  # noqa: E402
@@ -42,6 +46,19 @@ def seconds(fn, *args) -> float:
     return min(runs)
 
 
+def interleaved_seconds(rows: dict, args) -> dict:
+    """The fastest of REPEATS calls of each implementation, the calls taken in turns so drift hits all alike."""
+    best = {name: float("inf") for name in rows}
+    for fn in rows.values():  # warm up (jit compiles, caches fill)
+        fn(*args)
+    for _ in range(REPEATS):
+        for name, fn in rows.items():
+            start = time.perf_counter()
+            fn(*args)
+            best[name] = min(best[name], time.perf_counter() - start)
+    return best
+
+
 def peak_bytes(fn, *args) -> int:
     tracemalloc.start()
     fn(*args)
@@ -59,7 +76,7 @@ def naive_bce():
     return lambda zz, yy: (cost(zz, yy).mean(), delta(zz, yy) / zz.size)
 
 
-def optional_frameworks(kind):
+def optional_frameworks(kind, loss, act):
     out = {}
     try:
         import torch
@@ -79,6 +96,37 @@ def optional_frameworks(kind):
         out["pytorch (1 thread)"] = torch_fn
     except ImportError:
         pass
+    try:
+        import jax
+        import jax.numpy as jnp
+
+        jax.config.update("jax_enable_x64", True)
+        if kind == "bce":
+
+            def same_loss(zz, yy):
+                return jnp.mean(jax.nn.softplus(zz) - yy * zz)
+        else:
+
+            def same_loss(zz, yy):
+                return -jnp.mean(jnp.take_along_axis(jax.nn.log_softmax(zz), yy[:, None], axis=1))
+
+        value_and_grad = jax.jit(jax.value_and_grad(same_loss))
+
+        def jax_fn(zz, yy):
+            value, gradient = value_and_grad(zz, yy)
+            return value.block_until_ready(), gradient.block_until_ready()
+
+        out["jax.grad, jit (1 thread)"] = jax_fn
+        namespace: dict = {}
+        exec(numeric.module_source(loss, act, "jax"), namespace)  # noqa: S102
+
+        def derive_jax(zz, yy, f=namespace["loss_and_grad"]):
+            value, gradient = f(zz, yy)
+            return value.block_until_ready(), gradient.block_until_ready()
+
+        out["derive export, jax backend"] = derive_jax
+    except ImportError:
+        pass
     return out
 
 
@@ -90,8 +138,14 @@ def workloads(rng):
     for n, k in ((10**5, 10), (10**4, 1000)):
         zs = rng.normal(scale=3, size=(n, k))
         labels = rng.integers(0, k, size=n)
-        yield f"cross_entropy ∘ softmax, N = {n:.0e} x K = {k}", "cross_entropy", "softmax", (zs, labels), \
-            reference.cross_entropy_softmax, None
+        yield (
+            f"cross_entropy ∘ softmax, N = {n:.0e} x K = {k}",
+            "cross_entropy",
+            "softmax",
+            (zs, labels),
+            reference.cross_entropy_softmax,
+            None,
+        )
 
 
 def main() -> None:
@@ -101,7 +155,6 @@ def main() -> None:
         namespace: dict = {}
         exec(numeric.module_source(loss, act), namespace)  # noqa: S102
         exported = namespace["loss_and_grad"]
-        ref_s, ref_mem = seconds(ref, *args), peak_bytes(ref, *args)
         print(f"\n{title}")
         print(f"  {'implementation':<28} {'seconds':>9} {'ratio to reference':>20} {'peak MiB':>9} {'mem ratio':>9}")
         rows = {"derive export": exported, "hand-written reference": ref,
@@ -110,15 +163,16 @@ def main() -> None:
             rows["naive sympy.lambdify"] = naive
         if "softmax" in title:
             rows["textbook loop (less accurate)"] = reference.cross_entropy_softmax_plain
-        rows.update(optional_frameworks("bce" if "bce" in title else "ce"))
-        for name, fn in rows.items():
-            with np.errstate(all="ignore"):
-                s, mem = (ref_s, ref_mem) if fn is ref else (seconds(fn, *args), peak_bytes(fn, *args))
-            # torch allocates outside tracemalloc: its memory is not measured here
-            memory = "n/a" if name.startswith("pytorch") else f"{mem / 2**20:.1f}"
-            ratio = "n/a" if name.startswith("pytorch") else f"{mem / ref_mem:.2f}"
-            print(f"  {name:<28} {s:>9.4f} {s / ref_s:>20.2f} {memory:>9} {ratio:>9}")
-
+        rows.update(optional_frameworks("bce" if "bce" in title else "ce", loss, act))
+        with np.errstate(all="ignore"):
+            times = interleaved_seconds(rows, args)
+            memory = {name: peak_bytes(fn, *args) for name, fn in rows.items()}
+        ref_s, ref_mem = times["hand-written reference"], memory["hand-written reference"]
+        for name in rows:
+            outside = name.startswith(("pytorch", "jax")) or "jax" in name  # allocations outside tracemalloc
+            mem = "n/a" if outside else f"{memory[name] / 2**20:.1f}"
+            ratio = "n/a" if outside else f"{memory[name] / ref_mem:.2f}"
+            print(f"  {name:<28} {times[name]:>9.4f} {times[name] / ref_s:>20.2f} {mem:>9} {ratio:>9}")
 
 if __name__ == "__main__":
     main()

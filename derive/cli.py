@@ -459,23 +459,22 @@ def gallery_command(output: Path, **symbols) -> None:
     default=None,
     help="The .py file to write; default: standard output.",
 )
-@click.option("--backend", default="numpy", show_default=True, help="numpy (the only backend of this version).")
+@click.option("--backend", default="numpy", show_default=True, help="numpy, or jax (jit-compiled; needs jax).")
 @click.option("--check", is_flag=True, help="Also check the gradient: finite differences and mpmath at 50 digits.")
 @_user_errors
 def export(loss: str, activation: str, output: Path | None, backend: str, check: bool) -> None:
     """Write LOSS of ACTIVATION as a standalone, numerically stable Python module.
 
-    The module imports only numpy and defines loss(z, y, reduction="mean") and
-    grad(z, y, reduction="mean"), printed from stable forms proven equal to the
-    derivation.  --check prints the largest errors against mpmath and finite
+    The module imports only numpy (or only jax) and defines loss(z, y, reduction="mean"),
+    grad(z, y, reduction="mean") and loss_and_grad, printed from stable forms proven
+    equal to the derivation.  --check prints the largest errors against mpmath and finite
     differences, and fails (exit 1) above tolerance.
 
     Example:
 
         derive export bce sigmoid -o bce_sigmoid.py --check
     """
-    numeric.require_backend(backend)
-    source = numeric.module_source(loss, activation)
+    source = numeric.module_source(loss, activation, backend)
     if output is None:
         click.echo(source, nl=False)
     else:

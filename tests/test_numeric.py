@@ -201,4 +201,60 @@ def test_cli_export_check_and_errors(tmp_path):
     assert result.exit_code == 0 and "gradient check passed" in result.stderr
     assert result.stdout.startswith('"""bce of sigmoid')
     result = CliRunner().invoke(cli.main, ["export", "bce", "sigmoid", "--backend", "tensorflow"])
-    assert result.exit_code == 2 and result.stderr.startswith("error: unsupported backend 'tensorflow'")
+    assert result.exit_code == 2
+    assert result.stderr == "error: unsupported backend 'tensorflow': choose one of numpy, jax\n"
+
+
+# -- the JAX backend (jax is a test extra; CI installs it) ----------------------------------------
+
+
+@pytest.mark.parametrize(("loss", "act"), catalog.pairs(valid=True))
+def test_jax_backend_matches_numpy(loss, act):
+    import jax
+
+    rng = np.random.default_rng(3)
+    with jax.enable_x64(True):
+        j_loss, j_grad = numeric.functions(loss, act, "jax")
+        n_loss, n_grad = numeric.functions(loss, act)
+        if act == "softmax":
+            z, labels = rng.normal(size=(8, 5)) * 3, rng.integers(0, 5, size=8)
+            cases = [(z, labels), (z, np.eye(5)[labels])]
+        else:
+            z = rng.normal(size=40) * 5
+            cases = [(z, (rng.random(40) > 0.5).astype(float))]
+        for zz, yy in cases:
+            for reduction in ("mean", "none"):
+                np.testing.assert_allclose(np.asarray(j_grad(zz, yy, reduction)), n_grad(zz, yy, reduction),
+                                           rtol=1e-12, atol=1e-300)
+                np.testing.assert_allclose(np.asarray(j_loss(zz, yy, reduction)), n_loss(zz, yy, reduction),
+                                           rtol=1e-12)
+    namespace: dict = {}
+    exec(numeric.module_source(loss, act, "jax"), namespace)  # noqa: S102
+    assert isinstance(namespace["_grad"], jax.stages.Wrapped) or hasattr(namespace["_grad"], "lower")
+
+
+def test_jax_module_imports_only_jax(tmp_path):
+    path = tmp_path / "bce_jax.py"
+    result = CliRunner().invoke(cli.main, ["export", "bce", "sigmoid", "--backend", "jax", "-o", str(path)])
+    assert result.exit_code == 0
+    source = path.read_text()
+    imports = {line.split()[1] for line in source.splitlines() if line.startswith(("import ", "from "))}
+    assert imports == {"functools", "jax", "jax.numpy"}
+    program = textwrap.dedent(f"""
+        import sys, runpy
+        sys.modules["derive"] = None
+        sys.modules["sympy"] = None
+        module = runpy.run_path({str(path)!r})
+        print(float(module["loss"]([0.0, 1.0], [1.0, 0.0])))
+    """)
+    out = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=True)
+    assert float(out.stdout) == pytest.approx(np.log(2) / 2 + np.log1p(np.exp(1.0)) / 2, rel=1e-6)
+
+
+def test_jax_bad_input():
+    j_loss, _ = numeric.functions("cross_entropy", "softmax", "jax")
+    with pytest.raises(ValueError, match="labels y must lie in 0..2"):
+        j_loss(np.zeros((2, 3)), np.array([0, 3]))
+    j_loss, _ = numeric.functions("bce", "sigmoid", "jax")
+    with pytest.raises(ValueError, match="y must lie in"):
+        j_loss(np.zeros(2), np.array([0.0, 2.0]))
