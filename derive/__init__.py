@@ -26,7 +26,7 @@ _LAZY = {
     "Step": ("derive.steps", "Step"),
     "Synthesis": ("derive.steps", "Synthesis"),
     "DeriveError": ("derive.errors", "DeriveError"),
-    "check_gradient": ("derive.numeric", "check_gradient"),
+    "check_gradient": ("derive.gradcheck", "check_gradient"),
 }
 
 __all__ = [*_LAZY, "__version__"]
@@ -34,8 +34,8 @@ __all__ = [*_LAZY, "__version__"]
 if TYPE_CHECKING:  # pragma: no cover
     from derive.derivation import derive  # noqa: F401
     from derive.errors import DeriveError  # noqa: F401
+    from derive.gradcheck import check_gradient  # noqa: F401
     from derive.matching import matching_loss  # noqa: F401
-    from derive.numeric import check_gradient  # noqa: F401
     from derive.steps import Derivation, Step, Synthesis  # noqa: F401
 
 

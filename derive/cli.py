@@ -19,7 +19,20 @@ import click
 import sympy as sp
 
 from derive import backprop as backprop_module
-from derive import catalog, compile, derivation, errors, files, gallery, matching, numeric, render, steps, vector
+from derive import (
+    catalog,
+    compile,
+    derivation,
+    errors,
+    files,
+    gallery,
+    gradcheck,
+    matching,
+    numeric,
+    render,
+    steps,
+    vector,
+)
 from derive import shift as shift_module
 
 EXIT_USER_ERROR = 2
@@ -482,13 +495,13 @@ def export(loss: str, activation: str, output: Path | None, backend: str, check:
         click.echo(f"wrote {output}", err=True)
     if check:
         try:
-            report = numeric.check_gradient(loss, activation)
-        except numeric.GradientCheckError as exc:
+            report = gradcheck.check_gradient(loss, activation)
+        except gradcheck.GradientCheckError as exc:
             click.echo(f"gradient check FAILED: {exc}", err=True)
             sys.exit(1)
         click.echo(
-            f"gradient check passed for {report['pair']}: max relative error vs mpmath "
-            f"{report['max_rel_error_mpmath']:.1e}, max error vs finite differences "
-            f"{report['max_error_finite_differences']:.1e}",
+            f"gradient check passed for {report['pair']}: vs mpmath max relative error "
+            f"{report['max_rel_error_mpmath']:.1e}, max absolute error {report['max_abs_error_mpmath']:.1e}; "
+            f"vs finite differences max error {report['max_error_finite_differences']:.1e}",
             err=True,
         )

@@ -14,13 +14,15 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from derive import catalog, cli, derivation, numeric, stable
+from derive import catalog, cli, derivation, gradcheck, numeric, stable
 
 SCALAR_PAIRS = [p for p in catalog.pairs(valid=True) if p[1] != "softmax"]
 ZS = np.concatenate([-np.logspace(-4, 4, 61)[::-1], [0.0], np.logspace(-4, 4, 61)])
 #: Where the true value itself leaves the float range (e^z, e^{2z}): inf beyond is the right answer.
-OVERFLOWS = {("quadratic", "exp"): {np.float64: 354.0, np.float32: 44.0},
-             ("poisson", "exp"): {np.float64: 709.0, np.float32: 88.0}}
+OVERFLOWS = {
+    ("quadratic", "exp"): {np.float64: 354.0, np.float32: 44.0},
+    ("poisson", "exp"): {np.float64: 709.0, np.float32: 88.0},
+}
 
 
 @pytest.mark.parametrize(("loss", "act"), SCALAR_PAIRS)
@@ -44,7 +46,7 @@ def test_no_inf_or_nan_on_the_sweep(loss, act, dtype):
 
 @pytest.mark.parametrize(("loss", "act"), catalog.pairs(valid=True))
 def test_gradient_check_mpmath_and_finite_differences(loss, act):
-    report = numeric.check_gradient(loss, act)
+    report = gradcheck.check_gradient(loss, act)
     assert report["max_rel_error_mpmath"] <= 1e-12
     assert report["max_error_finite_differences"] <= 1e-6
 
@@ -163,8 +165,11 @@ def test_generated_module_runs_without_derive_or_sympy(loss, act, tmp_path):
     out = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, cwd=tmp_path, check=True)
     value, gradient = json.loads(out.stdout)
     f_loss, f_grad = derivation.derive(loss, act).to_numpy()
-    z, y = (np.array([[1.0, 2.0, 3.0]]), np.array([2])) if act == "softmax" else (np.array([-1.0, 0.5]),
-                                                                                 np.array([0.0, 1.0]))
+    z, y = (
+        (np.array([[1.0, 2.0, 3.0]]), np.array([2]))
+        if act == "softmax"
+        else (np.array([-1.0, 0.5]), np.array([0.0, 1.0]))
+    )
     assert value == pytest.approx(float(f_loss(z, y)))
     np.testing.assert_allclose(gradient, f_grad(z, y))
 
@@ -224,10 +229,10 @@ def test_jax_backend_matches_numpy(loss, act):
             cases = [(z, (rng.random(40) > 0.5).astype(float))]
         for zz, yy in cases:
             for reduction in ("mean", "none"):
-                np.testing.assert_allclose(np.asarray(j_grad(zz, yy, reduction)), n_grad(zz, yy, reduction),
-                                           rtol=1e-12, atol=1e-300)
-                np.testing.assert_allclose(np.asarray(j_loss(zz, yy, reduction)), n_loss(zz, yy, reduction),
-                                           rtol=1e-12)
+                np.testing.assert_allclose(
+                    np.asarray(j_grad(zz, yy, reduction)), n_grad(zz, yy, reduction), rtol=1e-12, atol=1e-300
+                )
+                np.testing.assert_allclose(np.asarray(j_loss(zz, yy, reduction)), n_loss(zz, yy, reduction), rtol=1e-12)
     namespace: dict = {}
     exec(numeric.module_source(loss, act, "jax"), namespace)  # noqa: S102
     assert isinstance(namespace["_grad"], jax.stages.Wrapped) or hasattr(namespace["_grad"], "lower")
