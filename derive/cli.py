@@ -34,6 +34,7 @@ from derive import (
     vector,
 )
 from derive import shift as shift_module
+from derive import slowdown as slowdown_module
 
 EXIT_USER_ERROR = 2
 
@@ -505,3 +506,59 @@ def export(loss: str, activation: str, output: Path | None, backend: str, check:
             f"vs finite differences max error {report['max_error_finite_differences']:.1e}",
             err=True,
         )
+
+
+@main.command("slowdown")
+@click.option(
+    "--cost",
+    "costs",
+    multiple=True,
+    default=slowdown_module.DEFAULT_COSTS,
+    show_default=True,
+    help="A cost to train with (repeat for several).",
+)
+@click.option(
+    "--start",
+    "starts",
+    multiple=True,
+    default=("0.6,0.9", "2.0,2.0"),
+    show_default=True,
+    metavar="W,B",
+    help="A starting weight and bias (repeat for several).",
+)
+@click.option("--activation", default="sigmoid", show_default=True, help="Any catalog activation with one output.")
+@click.option("--eta", type=float, default=0.15, show_default=True, help="Learning rate.")
+@click.option("--epochs", type=int, default=300, show_default=True, help="Number of epochs.")
+@click.option("--x", "x_value", type=float, default=1.0, show_default=True, help="The input x.")
+@click.option("--y", "y_value", type=float, default=0.0, show_default=True, help="The target y.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    default=Path("outputs/slowdown"),
+    show_default=True,
+    help="Stem of the figure: writes STEM.png and STEM.pdf.",
+)
+@click.option("--no-plot", is_flag=True, help="Print the numbers only.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON list of the runs instead of a table.")
+@_user_errors
+def slowdown(costs, starts, activation, eta, epochs, x_value, y_value, output, no_plot, as_json) -> None:
+    """Train one neuron with each cost and show the learning slowdown of the quadratic cost.
+
+    Gradient descent on z = w x + b, a = activation(z), with the gradient that
+    derive exports for each cost.  Defaults are Nielsen's (ch. 3): x = 1, y = 0,
+    starts (0.6, 0.9) and (2, 2), eta = 0.15, 300 epochs.
+
+    Example:
+
+        derive slowdown --start 2,2 --epochs 300 -o outputs/slowdown
+    """
+    parsed = [slowdown_module.parse_start(text) for text in starts]
+    runs = slowdown_module.experiment(costs, parsed, activation, x=x_value, y=y_value, eta=eta, epochs=epochs)
+    written = [] if no_plot else slowdown_module.plot(runs, output, x_value, y_value, eta)
+    if as_json:
+        _echo_json([run.summary() for run in runs])
+    else:
+        click.echo(slowdown_module.table(runs))
+    for path in written:
+        click.echo(f"wrote {path}", err=True)

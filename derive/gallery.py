@@ -13,25 +13,44 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from derive import backprop, catalog, compile, derivation, files, render, shift
+from derive import backprop, catalog, compile, derivation, files, render, shift, slowdown
 
-Task = tuple[str, Callable[[], None]]
+Task = tuple[str, Callable[[], object]]
+
+#: The articles that show the learning-slowdown figure, and its caption.
+WITH_FIGURE = {("quadratic", "sigmoid"), ("bce", "sigmoid")}
+FIGURE_CAPTION = (
+    r"One sigmoid neuron trained by gradient descent ($x = 1$, $y = 0$, $\eta = 0.15$) with derive's exported "
+    r"gradients: from the badly wrong start $(w, b) = (2, 2)$ the quadratic cost learns slowly, because $\delta$ "
+    r"keeps the factor $\sigma'(z)$; cross-entropy does not."
+)
+
+
+def documents(style: render.Notation) -> dict[str, render.Document]:
+    """The document of every valid pair, named <loss>_<activation>, with the cancellation table."""
+    derivations = [derivation.derive(loss, act) for loss, act in catalog.pairs(valid=True)]
+    table = render.table_rows(derivations, style)
+    figure = render.Figure("slowdown.pdf", FIGURE_CAPTION)
+    return {
+        f"{d.loss}_{d.activation}": render.derivation_document(
+            d, style, table, [figure] if (d.loss, d.activation) in WITH_FIGURE else []
+        )
+        for d in derivations
+    }
 
 
 def tasks(out_dir: Path, style: render.Notation | None = None) -> list[Task]:
-    """The gallery as (label, action) pairs, so a caller can show progress."""
+    """The gallery as (label, action) pairs, so a caller can show progress; the figure comes first."""
     style = style or render.Notation()
-    derivations = [derivation.derive(loss, act) for loss, act in catalog.pairs(valid=True)]
-    table = render.table_rows(derivations, style)
-    out: list[Task] = []
-    for d in derivations:
-        name = f"{d.loss}_{d.activation}"
-        doc = render.derivation_document(d, style, table)
+    runs = slowdown.experiment()
+    out: list[Task] = [("slowdown", lambda: slowdown.plot(runs, out_dir / "slowdown", 1.0, 0.0, 0.15))]
+    for name, doc in documents(style).items():
         out.append((name, _writer(out_dir / name, doc, style)))
     standalone = {"shift_invariance": shift.shift_invariance, "backprop": _backprop}
-    for name, build in standalone.items():
-        out.append((name, _trace_writer(out_dir / name, build, style)))
-    out.append(("README.md", lambda: files.write_text(out_dir / "README.md", index(derivations, style))))
+    for name, build_traces in standalone.items():
+        out.append((name, _trace_writer(out_dir / name, build_traces, style)))
+    derivations = [derivation.derive(loss, act) for loss, act in catalog.pairs(valid=True)]
+    out.append(("README.md", lambda: files.write_text(out_dir / "README.md", index(derivations, style, runs))))
     return out
 
 
@@ -68,7 +87,7 @@ def _write_document(stem: Path, doc: render.Document, style: render.Notation) ->
     compile.pdf(article, stem.parent / f"{stem.name}.pdf")
 
 
-def index(derivations, style: render.Notation) -> str:
+def index(derivations, style: render.Notation, runs=()) -> str:
     """outputs/README.md: links to every file, and the cancellation table."""
     from derive import __version__
 
@@ -100,4 +119,18 @@ def index(derivations, style: render.Notation) -> str:
         "[article](backprop.tex), [pdf](backprop.pdf)",
         "",
     ]
+    if runs:
+        lines += [
+            "## The learning slowdown",
+            "",
+            "One sigmoid neuron, x = 1, y = 0, η = 0.15, trained with the gradients derive exports "
+            "(`derive slowdown`; [pdf](slowdown.pdf)):",
+            "",
+            "![a and C against epoch for the quadratic cost and cross-entropy](slowdown.png)",
+            "",
+            "```",
+            slowdown.table(runs),
+            "```",
+            "",
+        ]
     return "\n".join(lines)

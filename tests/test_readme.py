@@ -32,11 +32,12 @@ def test_readme_has_the_two_setup_commands():
 
 
 @pytest.mark.parametrize(("command", "expected"), console_examples(), ids=lambda v: v[:40])
-def test_console_example_is_real_output(command, expected):
+def test_console_example_is_real_output(command, expected, tmp_path):
+    """Each `$ derive …` of the README, run in an empty folder, prints exactly what the README shows."""
     assert command.startswith("derive ")
     shell = command.replace("derive ", f"{sys.executable} -m derive ", 1)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    result = subprocess.run(["bash", "-c", shell], capture_output=True, text=True, cwd=ROOT, env=env)
+    result = subprocess.run(["bash", "-c", shell], capture_output=True, text=True, cwd=tmp_path, env=env)
     output = (result.stdout + result.stderr).rstrip("\n")
     assert output == expected
     assert result.returncode == (2 if expected.startswith("error:") else 0)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from derive import backprop, catalog, cli, compile, derivation, errors, gallery, render, shift
+from derive import backprop, catalog, cli, compile, derivation, errors, gallery, render, shift, slowdown
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = Path(__file__).parent / "golden"
@@ -153,24 +153,23 @@ def test_gallery_is_deterministic(tmp_path):
         pass
     names = sorted(p.name for p in first.iterdir())
     assert names == sorted(p.name for p in second.iterdir())
-    assert len([n for n in names if n.endswith(".pdf")]) == len(catalog.pairs(valid=True)) + 2
+    assert len([n for n in names if n.endswith(".pdf")]) == len(catalog.pairs(valid=True)) + 3  # + 2 traces, figure
     match, mismatch, errors_ = filecmp.cmpfiles(first, second, names, shallow=False)
     assert mismatch == [] and errors_ == []
 
 
 def test_committed_gallery_is_fresh():
-    """outputs/ holds what `derive gallery` writes now (the .tex files and the index).
+    """outputs/ holds what `derive gallery` writes now (the .tex files, the index, the figure).
 
-    `derive latex bce sigmoid --template article --pdf -o outputs/bce_sigmoid.tex` writes the same bytes.
+    `derive latex bce sigmoid --template article --pdf -o outputs/bce_sigmoid.tex` writes the same bytes
+    for the pairs without the figure.
     """
     outputs = ROOT / "outputs"
     style = render.Notation()
-    ds = [derivation.derive(*p) for p in catalog.pairs(valid=True)]
-    table = render.table_rows(ds, style)
-    for d in ds:
-        name = f"{d.loss}_{d.activation}"
-        doc = render.derivation_document(d, style, table)
+    for name, doc in gallery.documents(style).items():
         assert (outputs / f"{name}.fragment.tex").read_text(encoding="utf-8") == render.render(doc, "fragment"), name
         assert (outputs / f"{name}.tex").read_text(encoding="utf-8") == render.render(doc, "article"), name
         assert (outputs / f"{name}.pdf").exists()
-    assert (outputs / "README.md").read_text(encoding="utf-8") == gallery.index(ds, style)
+    ds = [derivation.derive(*p) for p in catalog.pairs(valid=True)]
+    assert (outputs / "README.md").read_text(encoding="utf-8") == gallery.index(ds, style, slowdown.experiment())
+    assert (outputs / "slowdown.png").read_bytes().startswith(b"\x89PNG")
