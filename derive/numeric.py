@@ -1,9 +1,10 @@
 """Fast, numerically stable NumPy functions for every derived loss and gradient.
 
-``module_source(loss, activation)`` writes a standalone Python module (it
-imports only numpy) with two functions::
+``module_source(loss, activation, backend)`` writes a standalone Python module
+(it imports only numpy, or only jax for ``backend="jax"``, jit-compiled) with::
 
     loss(z, y, reduction="mean")    grad(z, y, reduction="mean")   # grad: dC/dz, shaped like z
+    loss_and_grad(z, y, reduction="mean")                         # both, sharing the work
 
 Scalar activations take z and y of shape (N,); softmax takes z of shape
 (N, K) and y as integer labels (N,) or probabilities (N, K).  ``reduction``
@@ -25,8 +26,8 @@ from derive import catalog, derivation, errors, export_templates, stable
 
 #: What each loss needs of its targets, checked at run time.
 TARGET_RULES = {
-    "bce": ("y >= 0 and y <= 1", "(y < 0) | (y > 1)", "y must lie in [0, 1]"),
-    "poisson": ("y >= 0", "y < 0", "y must be >= 0"),
+    "bce": ("(y < 0) | (y > 1)", "y must lie in [0, 1]"),
+    "poisson": ("y < 0", "y must be >= 0"),
 }
 
 
@@ -73,7 +74,7 @@ def _body(exprs: list[sp.Expr], results: list[str]) -> list[str]:
     names = sp.numbered_symbols("t")
     replacements, reduced = sp.cse(exprs, symbols=names, optimizations="basic")
     lines = [f"{name} = {printer.doprint(value)}" for name, value in replacements]
-    used = [name for name, value in stable.TARGET_SHIFTS.items() if any(e.has(name) for e in exprs)]
+    used = [name for name in stable.TARGET_SHIFTS if any(e.has(name) for e in exprs)]
     shifts = [f"{name} = {printer.doprint(stable.TARGET_SHIFTS[name])}" for name in used]
     outs = [f"{result} = {printer.doprint(expr)}" for result, expr in zip(results, reduced, strict=True)]
     outs[-1] = outs[-1].replace(" = ", " = np.asarray(", 1) + ", dtype=z.dtype)" if results[-1] == "out" else outs[-1]
@@ -83,7 +84,7 @@ def _body(exprs: list[sp.Expr], results: list[str]) -> list[str]:
 def _target_check(loss: str) -> str:
     if loss not in TARGET_RULES:
         return ""
-    _, bad, message = TARGET_RULES[loss]
+    bad, message = TARGET_RULES[loss]
     return f'    if np.any({bad}):\n        raise ValueError("{message}")\n'
 
 
