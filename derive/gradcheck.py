@@ -62,14 +62,7 @@ def check_gradient(loss: str, activation: str, tolerance: float = 1e-12, fd_tole
         ) / (2 * h)
         fd_ok = np.abs(fd - grad_fn(small, ys[: small.size], reduction="none")) / np.maximum(1.0, np.abs(fd))
         worst_fd = max(worst_fd, float(fd_ok.max()))
-    report = {
-        "pair": f"{d.loss} {d.activation}",
-        "max_rel_error_mpmath": worst_rel,
-        "max_abs_error_mpmath": worst_abs,
-        "max_error_finite_differences": worst_fd,
-    }
-    _judge(report, tolerance, fd_tolerance)
-    return report
+    return _report(f"{d.loss} {d.activation}", worst_rel, worst_abs, worst_fd, tolerance, fd_tolerance)
 
 
 def _normal(value: float) -> bool:
@@ -85,6 +78,18 @@ def _mpmath_delta(d):
     act = catalog.activation(d.activation)
     expr = d.delta.subs(a, act.elementary(z)).rewrite("elementary")
     return sp.lambdify((z, y), expr, "mpmath")
+
+
+def _report(pair: str, rel: float, absolute: float, fd: float, tolerance: float, fd_tolerance: float) -> dict:
+    """The errors as a dict; GradientCheckError above tolerance."""
+    report = {
+        "pair": pair,
+        "max_rel_error_mpmath": rel,
+        "max_abs_error_mpmath": absolute,
+        "max_error_finite_differences": fd,
+    }
+    _judge(report, tolerance, fd_tolerance)
+    return report
 
 
 def _judge(report: dict, tolerance: float, fd_tolerance: float) -> None:
@@ -133,11 +138,4 @@ def _check_softmax(d, loss_fn, grad_fn, tolerance: float, fd_tolerance: float) -
             2 * h
         )
     worst_fd = float(np.abs(fd - grad_fn(z_, labels, reduction="none")).max())
-    report = {
-        "pair": f"{d.loss} softmax",
-        "max_rel_error_mpmath": worst_rel,
-        "max_abs_error_mpmath": worst_abs,
-        "max_error_finite_differences": worst_fd,
-    }
-    _judge(report, tolerance, fd_tolerance)
-    return report
+    return _report(f"{d.loss} softmax", worst_rel, worst_abs, worst_fd, tolerance, fd_tolerance)

@@ -140,42 +140,29 @@ def require_backend(backend: str) -> None:
 
 
 def _jax_source(d, version: str) -> str:
-    if catalog.activation(d.activation).vector:
-        forms = stable.softmax_forms(d.loss)
-        text = "\n".join(f"    {name}: {sp.sstr(value)}" for name, value in forms.results.items())
-        header = export_templates.JAX_HEADER.format(
-            title=f"{d.loss} of softmax over K classes: loss and gradient (JAX).",
-            version=version,
-            loss=d.loss,
-            activation=d.activation,
-            forms=text,
-        )
+    def header(title: str, forms: str) -> str:
         return (
-            header
-            + export_templates.JAX_PUBLIC
-            + export_templates.JAX_SOFTMAX.format(
-                functions=export_templates.JAX_CE if d.loss == "cross_entropy" else export_templates.JAX_QUADRATIC
+            export_templates.JAX_HEADER.format(
+                title=title, version=version, loss=d.loss, activation=d.activation, forms=forms
             )
+            + export_templates.JAX_PUBLIC
         )
+
+    if catalog.activation(d.activation).vector:
+        results = stable.softmax_forms(d.loss).results
+        text = "\n".join(f"    {name}: {sp.sstr(value)}" for name, value in results.items())
+        functions = export_templates.JAX_CE if d.loss == "cross_entropy" else export_templates.JAX_QUADRATIC
+        title = f"{d.loss} of softmax over K classes: loss and gradient (JAX)."
+        return header(title, text) + export_templates.JAX_SOFTMAX.format(functions=functions)
     forms = stable.stable_forms(d.loss, d.activation)
     to_jax = lambda lines: textwrap.indent("\n".join(lines).replace("np.", "jnp."), "    ")  # noqa: E731
     text = f"    C(z, y) = {sp.sstr(forms.cost)}\n    dC/dz   = {sp.sstr(forms.grad)}"
-    header = export_templates.JAX_HEADER.format(
-        title=f"{d.loss} of {d.activation}: loss and gradient, numerically stable (JAX).",
-        version=version,
+    check = _target_check(d.loss).replace("if np.any(", "if bool(jnp.any(").replace("):\n", ")):\n", 1)
+    title = f"{d.loss} of {d.activation}: loss and gradient, numerically stable (JAX)."
+    return header(title, text) + export_templates.JAX_SCALAR.format(
         loss=d.loss,
         activation=d.activation,
-        forms=text,
-    )
-    check = _target_check(d.loss).replace("if np.any(", "if bool(jnp.any(").replace("):\n", ")):\n", 1)
-    return (
-        header
-        + export_templates.JAX_PUBLIC
-        + export_templates.JAX_SCALAR.format(
-            loss=d.loss,
-            activation=d.activation,
-            target_check=check,
-            loss_body=to_jax(_body([forms.cost], ["value"])),
-            grad_body=to_jax(_body([forms.grad], ["out"])),
-        )
+        target_check=check,
+        loss_body=to_jax(_body([forms.cost], ["value"])),
+        grad_body=to_jax(_body([forms.grad], ["out"])),
     )
