@@ -218,7 +218,8 @@ def test_jax_backend_matches_numpy(loss, act):
     import jax
 
     rng = np.random.default_rng(3)
-    with jax.enable_x64(True):
+    x64 = jax.enable_x64 if hasattr(jax, "enable_x64") else __import__("jax.experimental").experimental.enable_x64
+    with x64(True):
         j_loss, j_grad = numeric.functions(loss, act, "jax")
         n_loss, n_grad = numeric.functions(loss, act)
         if act == "softmax":
