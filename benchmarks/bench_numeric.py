@@ -36,16 +36,6 @@ from derive.notation import a, y, z  # noqa: E402
 REPEATS = 9
 
 
-def seconds(fn, *args) -> float:
-    """The fastest of REPEATS calls: the least disturbed by the other work of a shared machine."""
-    runs = []
-    for _ in range(REPEATS):
-        start = time.perf_counter()
-        fn(*args)
-        runs.append(time.perf_counter() - start)
-    return min(runs)
-
-
 def interleaved_seconds(rows: dict, args) -> dict:
     """The fastest of REPEATS calls of each implementation, the calls taken in turns so drift hits all alike."""
     best = {name: float("inf") for name in rows}

@@ -132,18 +132,18 @@ def _softmax_parts(z, m=None):
     """exp(z - max z): the max shift of `derive shift` (no overflow, largest term 1)."""
     e = z - (_row_max(z) if m is None else m)
     np.exp(e, out=e)
-    return e, None
+    return e
 
 
 def _softmax(z, m=None):
     """exp(z - max z) and its row sums."""
-    e, _ = _softmax_parts(z, m)
+    e = _softmax_parts(z, m)
     return e, e.sum(axis=1, keepdims=True)
 
 
 def _softmax_without_label(z, labels, m=None):
     """exp(z - max z) with the label entry summed apart: (e, Σ_{{k≠label}} e_k, Σ_k e_k)."""
-    e, _ = _softmax_parts(z, m)
+    e = _softmax_parts(z, m)
     rows = np.arange(z.shape[0])
     at_label = e[rows, labels].copy()
     e[rows, labels] = 0
@@ -216,7 +216,7 @@ QUADRATIC_FUNCTIONS = '''
 def _label_parts(z, y):
     """For labels c: a = softmax(z), others = Σ_{i≠c} a_i = 1 − a_c and sq = Σ_{i≠c} a_i², each without cancellation."""
     rows = np.arange(z.shape[0])
-    e, _ = _softmax_parts(z)
+    e = _softmax_parts(z)
     at_label = e[rows, y].copy()
     e[rows, y] = 0
     others = e.sum(axis=1)

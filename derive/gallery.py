@@ -49,7 +49,7 @@ def tasks(out_dir: Path, style: render.Notation | None = None) -> list[Task]:
     standalone = {"shift_invariance": shift.shift_invariance, "backprop": _backprop}
     for name, build_traces in standalone.items():
         out.append((name, _trace_writer(out_dir / name, build_traces, style)))
-    derivations = [derivation.derive(loss, act) for loss, act in catalog.pairs(valid=True)]
+    derivations = [derivation.derive(loss, act) for loss, act in catalog.pairs(valid=True)]  # cached: no rework
     out.append(("README.md", lambda: files.write_text(out_dir / "README.md", index(derivations, style, runs))))
     return out
 

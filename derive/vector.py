@@ -82,6 +82,7 @@ def derive_softmax(obj: Objective, classes: int | None = None) -> steps.Derivati
     checking.check(trace, references.get, lambda e: _evaluate(e, references, obj), indexed.is_zero)
     jacobian = SOFTMAX.jacobian_through_output(a, i, j)
     grad_w, grad_b = x[l] * result, result
+    analysis_ = _analyse(obj, result)  # on the symbolic δ_j, before any instantiation
     if classes is not None:
         trace = [_instantiate_step(step, classes) for step in trace if not _index_conditions(step)]
         _check_explicit(trace, obj, classes)
@@ -98,7 +99,7 @@ def derive_softmax(obj: Objective, classes: int | None = None) -> steps.Derivati
             "the targets y_k form a probability distribution: sum_k y_k = 1",
             "indices i, j, k run over the classes 1..K",
         ),
-        analysis=_analyse(obj),
+        analysis=analysis_,
         classes=K if classes is None else classes,
         jacobian=jacobian,
     )
@@ -382,9 +383,8 @@ def _check_explicit(trace: list[steps.Step], obj: Objective, classes: int) -> No
 # -- analysis ------------------------------------------------------------------------------
 
 
-def _analyse(obj: Objective) -> steps.Analysis:
-    """Cancellation (δ_j affine in the outputs), and saturation at K = 3 as z_1 → ±∞, z_2 = z_3 = 0."""
-    _, result = _trace(obj)
+def _analyse(obj: Objective, result: sp.Expr) -> steps.Analysis:
+    """Cancellation of δ_j = ``result`` (affine in the outputs), and saturation at K = 3 as z_1 → ±∞."""
     outputs_in = [e for e in result.atoms(sp.Indexed) if e.base == a]
     cancels = all(sp.degree(result, v) <= 1 for v in outputs_in) and not any(s.has(a) for s in result.atoms(sp.Sum))
     t = sp.Symbol("t", positive=True)  # t = e^{z_1}
