@@ -27,6 +27,10 @@ _LAZY = {
     "Synthesis": ("derive.steps", "Synthesis"),
     "DeriveError": ("derive.errors", "DeriveError"),
     "check_gradient": ("derive.gradcheck", "check_gradient"),
+    "verify": ("derive.verify", "verify"),
+    "Report": ("derive.verify", "Report"),
+    "parse_latex": ("derive.parse", "parse_latex"),
+    "ParseError": ("derive.texscan", "ParseError"),
 }
 
 __all__ = [*_LAZY, "__version__"]
@@ -36,7 +40,10 @@ if TYPE_CHECKING:  # pragma: no cover
     from derive.errors import DeriveError  # noqa: F401
     from derive.gradcheck import check_gradient  # noqa: F401
     from derive.matching import matching_loss  # noqa: F401
+    from derive.parse import parse_latex  # noqa: F401
     from derive.steps import Derivation, Step, Synthesis  # noqa: F401
+    from derive.texscan import ParseError  # noqa: F401
+    from derive.verify import Report, verify  # noqa: F401
 
 
 def __getattr__(name: str) -> Any:

@@ -18,6 +18,7 @@ from typing import Any
 import click
 import sympy as sp
 
+from derive import annotate as annotate_module
 from derive import backprop as backprop_module
 from derive import (
     catalog,
@@ -35,6 +36,7 @@ from derive import (
 )
 from derive import shift as shift_module
 from derive import slowdown as slowdown_module
+from derive import verify as verify_module
 
 EXIT_USER_ERROR = 2
 
@@ -562,3 +564,44 @@ def slowdown(costs, starts, activation, eta, epochs, x_value, y_value, output, n
         click.echo(slowdown_module.table(runs))
     for path in written:
         click.echo(f"wrote {path}", err=True)
+
+
+@main.command("verify")
+@click.argument("file", type=click.File("r", encoding="utf-8"))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object: chains, steps, summary.")
+@click.option("--define", "defines", multiple=True, metavar="'NAME=EXPR'",
+              help="A definition, as '% define:' gives it, e.g. 'a=\\sigma(z)' (repeat for several).")
+@click.option("--assume", "assumptions", multiple=True, metavar="'REL'",
+              help="An assumption, e.g. 'i \\neq j' or '0 < a < 1' (repeat for several).")
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=verify_module.DEFAULT_TIMEOUT, show_default=True,
+              metavar="S", help="Seconds each step may take; a step that runs out is undecided.")
+@click.option("--annotate", "annotated", type=click.Path(path_type=Path), default=None, metavar="OUT.tex",
+              help="Also write the input with every step marked, and compile it to OUT.pdf with pdflatex.")
+@_user_errors
+def verify_command(file, as_json, defines, assumptions, timeout, annotated) -> None:
+    """Check a hand-written derivation in FILE (.tex, or - for standard input) step by step.
+
+    Math is read from align, equation, eqnarray, gather, \\[ \\] and $$ $$.  A row
+    'A &= B = C' and the rows after it starting with '&=' form one chain of steps.
+    Each step is marked ✓ (equal), ✗ (not equal, with a counterexample), ?
+    (undecided) or ! (parse error).  Exit code: 0 when every step is equal, 1 when
+    one is not equal or undecided, 2 for parse and usage errors.
+
+    Example:
+
+        derive verify notes.tex
+
+        derive verify notes.tex --define 'a=\\sigma(z)' --annotate checked.tex
+    """
+    text = file.read()
+    report = verify_module.verify(text, defines=defines, assumptions=assumptions, timeout=timeout)
+    if as_json:
+        _echo_json(report.as_dict())
+    else:
+        click.echo(report.text())
+    if annotated is not None:
+        source = annotate_module.annotate(text, report)
+        files.write_text(annotated, source)
+        compile.pdf(source, annotated.with_suffix(".pdf"))
+        click.echo(f"wrote {annotated} and {annotated.with_suffix('.pdf')}", err=True)
+    sys.exit(report.exit_code)

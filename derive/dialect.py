@@ -15,6 +15,7 @@ back with ``xreplace``.  Nothing here evaluates user text as Python.
 from __future__ import annotations
 
 from collections.abc import Callable
+from fractions import Fraction
 
 import sympy as sp
 
@@ -215,8 +216,9 @@ class Reader:
             if node.braces and len(strip_spaces(node.children)) == 0:
                 raise self.error("empty group {}", node)
             return "(" + self.expression(strip_spaces(node.children)) + ")", i + 1
-        if node.kind == "number":
-            return node.text, i + 1
+        if node.kind == "number":  # held too: the backend never sees a character of the user's text
+            value = Fraction(node.text)
+            return self.hold(sp.Rational(value.numerator, value.denominator)), i + 1
         if node.kind == "op":
             raise self.error(f"unexpected '{node.text}'", node)
         if node.kind == "letter" and node.text == "d":
@@ -467,7 +469,7 @@ class Reader:
 
     @staticmethod
     def unwrap_call_parens(nodes: list, j: int) -> list:
-        """``f{\left(z\right)}`` (as SymPy prints calls) read as ``f(z)``."""
+        r"""``f{\left(z\right)}`` (as SymPy prints calls) read as ``f(z)``."""
         if j < len(nodes) and isinstance(nodes[j], Group) and nodes[j].braces:
             inner = strip_spaces(nodes[j].children)
             if len(inner) == 1 and isinstance(inner[0], Group) and inner[0].open == "(":

@@ -494,7 +494,7 @@ def _hint(samples: list, lhs: sp.Expr, rhs: sp.Expr, context: Context) -> str | 
         rational = sp.nsimplify(c, rational=True, tolerance=1e-15)
         if rational.q <= 12 and abs(rational.p) <= 12:
             return f"the sides differ by a constant factor {rational}: left = {rational} × right"
-    named = _named_factor(samples)
+    named = _named_factor(samples, context)
     if named:
         return named
     differences = [s[0] - s[1] for s in samples]
@@ -504,23 +504,45 @@ def _hint(samples: list, lhs: sp.Expr, rhs: sp.Expr, context: Context) -> str | 
     return None
 
 
-def _named_factor(samples: list) -> str | None:
+def _named_factor(samples: list, context: Context) -> str | None:
     """A factor such as σ′(z), 1/n, x_j that the left side has and the right lacks, or the reverse."""
-    left_expr, right_expr = samples[0][5], samples[0][6]
+    values = samples[0][3]
+    same = [s for s in samples if s[3] is values and abs(s[1]) > TOLERANCE]
+    if len(same) < 3:
+        return None
+    back = {v: k for k, v in values.items() if k != SIZE and isinstance(k, sp.Symbol) and not k.name.startswith("N_")}
+    left_expr, right_expr = same[0][5], same[0][6]
     candidates = []
-    for s in sorted(left_expr.free_symbols | right_expr.free_symbols, key=str):
+    for s in sorted(_value_symbols(left_expr) | _value_symbols(right_expr), key=str):
         if str(s).startswith("⟨"):
             continue
-        label = name(s)
+        label = _label(s, back)
         sig = activations.sigmoid(s)
         candidates += [(sig * (1 - sig), f"σ′({label})"), (1 - sp.tanh(s) ** 2, f"tanh′({label})"), (s, label)]
-    for s in sorted(left_expr.atoms(sp.Indexed), key=str):
-        candidates.append((s, name(s)))
+    resolver = same[0][4]
+    for definition in context.definitions:  # σ′(z) where z = w x + b is defined
+        if isinstance(definition.target, sp.Symbol):
+            try:
+                value = proof.elementary(resolver.resolve(instantiate(definition.target, values)))
+            except Undecidable:
+                continue
+            sig = activations.sigmoid(value)
+            label = str(definition.target)
+            candidates += [(sig * (1 - sig), f"σ′({label})"), (1 - sp.tanh(value) ** 2, f"tanh′({label})"),
+                           (value, label)]
     for factor, label in candidates:
-        for power, word in ((1, "an extra"), (-1, "a missing")):
-            if all(_matches(sample, factor**power) for sample in samples if abs(sample[1]) > TOLERANCE):
-                return f"{word} factor {label} on the left side (left = right × {label}{'' if power == 1 else '⁻¹'})"
+        if all(_matches(sample, factor) for sample in same):
+            return f"factor {label}: the left side has it and the right side lacks it (left = right × {label})"
+        if all(_matches(sample, 1 / factor) for sample in same):
+            return f"factor {label}: the right side has it and the left side lacks it (right = left × {label})"
     return None
+
+
+def _label(atom: sp.Basic, back: dict) -> str:
+    """x[3] shown as x_j when the instantiation set j = 3."""
+    if isinstance(atom, sp.Indexed):
+        return name(atom.base[tuple(back.get(i, i) for i in atom.indices)])
+    return name(atom)
 
 
 def _matches(sample, factor: sp.Expr) -> bool:
