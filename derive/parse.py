@@ -9,7 +9,7 @@ handed to it, and latex2sympy2's module-level state is saved and restored
 around every call under a lock, so repeated and concurrent calls are safe.
 
 >>> parse_latex(r"\\frac{\\partial C}{\\partial a} = -\\frac{y}{a} + \\frac{1-y}{1-a}")
-Eq(Derivative(C, a), -y/a + (1 - y)/(1 - a))
+Eq(Derivative(C, a), (1 - y)/(1 - a) - y/a)
 >>> parse_latex(r"\\sigma'(z) = \\sigma(z)(1-\\sigma(z))")
 Eq(Derivative(sigmoid(z), z), (1 - sigmoid(z))*sigmoid(z))
 """
