@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from derive import texdoc, verify
+from derive import render, texdoc, verify
 
 COLORS = {"equal": "green!50!black", "not_equal": "red!80!black", "undecided": "orange!90!black",
           "parse_error": "red!80!black"}
@@ -24,10 +24,6 @@ WRAPPER = (
 )
 
 
-def _escape(text: str) -> str:
-    return re.sub(r"([#$%&_{}])", r"\\\1", text).replace("~", r"\textasciitilde{}").replace("^", r"\^{}")
-
-
 def _note(step: verify.StepResult) -> str:
     """The margin note of a wrong step: where it fails, and both sides' values."""
     parts = [f"line {step.line}: "]
@@ -36,9 +32,9 @@ def _note(step: verify.StepResult) -> str:
         parts.append(f"at {point}: left ${_value(step.counterexample['lhs'])}$, "
                      f"right ${_value(step.counterexample['rhs'])}$.")
     elif step.message:
-        parts.append(_escape(step.message))
+        parts.append(render.text(step.message))
     if step.hint:
-        parts.append(" " + _escape(step.hint))
+        parts.append(" " + render.text(step.hint))
     return "".join(parts)
 
 

@@ -147,6 +147,9 @@ _UNICODE_MATH = {
     "·": r"\cdot",
     "∈": r"\in",
     "ỹ": r"\tilde{y}",
+    "×": r"\times",
+    "−": "-",
+    "…": r"\dots",
 }
 
 

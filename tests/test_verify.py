@@ -154,6 +154,17 @@ def test_cli_annotate_compiles_with_pdflatex(tmp_path):
     assert (tmp_path / "checked.pdf").read_bytes().startswith(b"%PDF")
 
 
+def test_cli_annotate_compiles_hints_in_unicode(tmp_path):
+    """A margin note naming σ′(z) (not ASCII) still compiles."""
+    text = "% define: z = wx + b\n% define: a = \\sigma(z)\n$$ C = \\frac{1}{2}(a - y)^2 $$\n" \
+           "$$ \\frac{\\partial C}{\\partial z} = a - y $$\n"
+    out = tmp_path / "checked.tex"
+    result = CliRunner().invoke(cli.main, ["verify", "-", "--annotate", str(out)], input=text)
+    assert result.exit_code == 1, result.output
+    assert "σ′(z)" in result.output
+    assert (tmp_path / "checked.pdf").read_bytes().startswith(b"%PDF")
+
+
 # ---- fuzzing -----------------------------------------------------------------------------------
 
 PIECES = [r"\frac{", "}", "{", r"\sigma(", ")", "(", "a", "y_i", "z", r"\sum_k", r"\ln", "e^{", "=", "+", "-",
