@@ -13,8 +13,12 @@ import re
 
 from derive import render, texdoc, verify
 
-COLORS = {"equal": "green!50!black", "not_equal": "red!80!black", "undecided": "orange!90!black",
-          "parse_error": "red!80!black"}
+COLORS = {
+    "equal": "green!50!black",
+    "not_equal": "red!80!black",
+    "undecided": "orange!90!black",
+    "parse_error": "red!80!black",
+}
 MARKS = {"equal": r"\checkmark", "not_equal": r"\times", "undecided": "?", "parse_error": "!"}
 PACKAGES = r"\usepackage{amsmath,amssymb}\usepackage[dvipsnames]{xcolor}"
 WRAPPER = (
@@ -29,8 +33,9 @@ def _note(step: verify.StepResult) -> str:
     parts = [f"line {step.line}: "]
     if step.counterexample:
         point = ", ".join(f"${_math_name(k)} = {_value(v)}$" for k, v in step.counterexample["point"].items())
-        parts.append(f"at {point}: left ${_value(step.counterexample['lhs'])}$, "
-                     f"right ${_value(step.counterexample['rhs'])}$.")
+        parts.append(
+            f"at {point}: left ${_value(step.counterexample['lhs'])}$, right ${_value(step.counterexample['rhs'])}$."
+        )
     elif step.message:
         parts.append(render.text(step.message))
     if step.hint:
@@ -51,7 +56,8 @@ def _value(number: float | int) -> str:
 def annotate(text: str, report: verify.Report) -> str:
     """The document ``text`` with the verdicts of ``report`` marked on its rows."""
     shift = 0
-    if texdoc.displays(text) and texdoc.displays(text)[0][0] == "text":  # bare math: make it a display
+    found = texdoc.displays(text)
+    if found and found[0][0] == "text":  # bare math: make it a display
         text, shift = "\\begin{align*}\n" + text.strip() + "\n\\end{align*}", 1
     by_line: dict[int, list[verify.StepResult]] = {}
     for step in report.steps:
@@ -59,9 +65,7 @@ def annotate(text: str, report: verify.Report) -> str:
     inserts: list[tuple[int, str]] = []
     notes_after: dict[int, list[str]] = {}
     rows = texdoc.rows(text)
-    block_end = {}
-    for env, _start, end, _ in texdoc.displays(text):
-        block_end[len(block_end)] = (env, end)
+    block_end = {block: (env, end) for block, (env, _start, end, _) in enumerate(texdoc.displays(text))}
     for row in rows:
         steps = by_line.pop(row.line, [])
         if not steps:
@@ -79,7 +83,9 @@ def annotate(text: str, report: verify.Report) -> str:
     for position, insert in sorted(inserts, reverse=True):
         out = out[:position] + insert + out[position:]
     if "\\documentclass" in out:
-        return re.sub(r"(\\documentclass(?:\[[^\]]*\])?\{[^}]*\})", lambda m: m.group(1) + "\n" + PACKAGES, out, count=1)
+        return re.sub(
+            r"(\\documentclass(?:\[[^\]]*\])?\{[^}]*\})", lambda m: m.group(1) + "\n" + PACKAGES, out, count=1
+        )
     return WRAPPER % out
 
 

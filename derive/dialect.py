@@ -23,33 +23,134 @@ from derive.catalog import activations
 from derive.texscan import Group, ParseError, Tok, strip_spaces, text_of
 
 GREEK = {
-    "alpha", "beta", "gamma", "delta", "epsilon", "varepsilon", "zeta", "eta", "theta", "vartheta",
-    "iota", "kappa", "lambda", "mu", "nu", "xi", "pi", "rho", "varrho", "sigma", "varsigma", "tau",
-    "upsilon", "phi", "varphi", "chi", "psi", "omega", "Gamma", "Delta", "Theta", "Lambda", "Xi", "Pi",
-    "Sigma", "Upsilon", "Phi", "Psi", "Omega", "ell",
+    "alpha",
+    "beta",
+    "gamma",
+    "delta",
+    "epsilon",
+    "varepsilon",
+    "zeta",
+    "eta",
+    "theta",
+    "vartheta",
+    "iota",
+    "kappa",
+    "lambda",
+    "mu",
+    "nu",
+    "xi",
+    "pi",
+    "rho",
+    "varrho",
+    "sigma",
+    "varsigma",
+    "tau",
+    "upsilon",
+    "phi",
+    "varphi",
+    "chi",
+    "psi",
+    "omega",
+    "Gamma",
+    "Delta",
+    "Theta",
+    "Lambda",
+    "Xi",
+    "Pi",
+    "Sigma",
+    "Upsilon",
+    "Phi",
+    "Psi",
+    "Omega",
+    "ell",
 }
-DECORATIONS = {"hat": "hat", "widehat": "hat", "bar": "bar", "overline": "bar", "tilde": "tilde",
-               "widetilde": "tilde", "vec": "vec", "dot": "dot", "check": "check", "breve": "breve"}
-FONTS = {"mathbf", "boldsymbol", "bm", "mathcal", "mathrm", "mathit", "mathsf", "mathbb", "mathtt",
-         "mathscr", "mathfrak", "text", "textrm", "textit", "textbf", "operatorname", "mbox"}
+DECORATIONS = {
+    "hat": "hat",
+    "widehat": "hat",
+    "bar": "bar",
+    "overline": "bar",
+    "tilde": "tilde",
+    "widetilde": "tilde",
+    "vec": "vec",
+    "dot": "dot",
+    "check": "check",
+    "breve": "breve",
+}
+FONTS = {
+    "mathbf",
+    "boldsymbol",
+    "bm",
+    "mathcal",
+    "mathrm",
+    "mathit",
+    "mathsf",
+    "mathbb",
+    "mathtt",
+    "mathscr",
+    "mathfrak",
+    "text",
+    "textrm",
+    "textit",
+    "textbf",
+    "operatorname",
+    "mbox",
+}
 #: Function names and what they are.  \log without a base is the natural log.
 FUNCTIONS: dict[str, Callable] = {
-    "sigma": activations.sigmoid, "varsigma": activations.sigmoid, "sigmoid": activations.sigmoid,
-    "tanh": sp.tanh, "exp": sp.exp, "ln": sp.log, "log": sp.log, "max": sp.Max, "min": sp.Min,
-    "sin": sp.sin, "cos": sp.cos, "tan": sp.tan, "sinh": sp.sinh, "cosh": sp.cosh, "arctan": sp.atan,
-    "softplus": activations.softplus, "relu": activations.relu, "ReLU": activations.relu,
-    "theta": sp.Heaviside, "Heaviside": sp.Heaviside, "sqrt": sp.sqrt, "abs": sp.Abs,
-    "id": sp.Id, "identity": sp.Id,
+    "sigma": activations.sigmoid,
+    "varsigma": activations.sigmoid,
+    "sigmoid": activations.sigmoid,
+    "tanh": sp.tanh,
+    "exp": sp.exp,
+    "ln": sp.log,
+    "log": sp.log,
+    "max": sp.Max,
+    "min": sp.Min,
+    "sin": sp.sin,
+    "cos": sp.cos,
+    "tan": sp.tan,
+    "sinh": sp.sinh,
+    "cosh": sp.cosh,
+    "arctan": sp.atan,
+    "softplus": activations.softplus,
+    "relu": activations.relu,
+    "ReLU": activations.relu,
+    "theta": sp.Heaviside,
+    "Heaviside": sp.Heaviside,
+    "sqrt": sp.sqrt,
+    "abs": sp.Abs,
+    "id": sp.Id,
+    "identity": sp.Id,
 }
 #: Heads that are always calls when followed by parentheses.
 CALL_HEADS = {"f", "g", "h", "phi", "varphi", "ell"}
 TRANSPOSE = {"T", r"\top", r"\intercal", "\\mathsf{T}", "\\mathrm{T}"}
-RELATIONS = {"=": "=", "<": "<", ">": ">", r"\neq": r"\neq", r"\ne": r"\neq", r"\le": r"\le",
-             r"\leq": r"\le", r"\leqslant": r"\le", r"\ge": r"\ge", r"\geq": r"\ge", r"\geqslant": r"\ge"}
+RELATIONS = {
+    "=": "=",
+    "<": "<",
+    ">": ">",
+    r"\neq": r"\neq",
+    r"\ne": r"\neq",
+    r"\le": r"\le",
+    r"\leq": r"\le",
+    r"\leqslant": r"\le",
+    r"\ge": r"\ge",
+    r"\geq": r"\ge",
+    r"\geqslant": r"\ge",
+}
 DEFINES = {r"\coloneqq", r"\equiv", r"\triangleq", r"\doteq", r"\stackrel", r"\overset", r"\eqqcolon"}
 PRODUCTS = {r"\cdot", r"\times", r"\odot", r"\ast", r"\circ"}
-WRAPPERS = {r"\underbrace", r"\overbrace", r"\boxed", r"\cancel", r"\bcancel", r"\xcancel",
-            r"\cancelto", r"\underset", r"\phantom"}
+WRAPPERS = {
+    r"\underbrace",
+    r"\overbrace",
+    r"\boxed",
+    r"\cancel",
+    r"\bcancel",
+    r"\xcancel",
+    r"\cancelto",
+    r"\underset",
+    r"\phantom",
+}
 RELATION_MAKERS = {"=": sp.Eq, r"\neq": sp.Ne, "<": sp.Lt, ">": sp.Gt, r"\le": sp.Le, r"\ge": sp.Ge}
 
 
@@ -325,7 +426,11 @@ class Reader:
             raise self.error("expected a name", node)
         if node.kind == "letter":
             run = [node]
-            while i + len(run) < len(nodes) and _is(nodes[i + len(run)], "letter") and _adjacent(run[-1], nodes[i + len(run)]):
+            while (
+                i + len(run) < len(nodes)
+                and _is(nodes[i + len(run)], "letter")
+                and _adjacent(run[-1], nodes[i + len(run)])
+            ):
                 run.append(nodes[i + len(run)])
             if len(run) >= 3:
                 return "".join(t.text for t in run), True, i + len(run)
@@ -456,9 +561,9 @@ class Reader:
                 name = f"{name}_{extra}"
             else:
                 index_list.extend(self.indices(sub))
-        if name == "delta" and sup is None and len(index_list) == 2 and not word:
-            if all(isinstance(ix, (sp.Symbol, sp.Integer)) for ix in index_list):
-                return sp.KroneckerDelta(*index_list), power, primes, name, word, j
+        kronecker = name == "delta" and sup is None and len(index_list) == 2 and not word
+        if kronecker and all(isinstance(ix, (sp.Symbol, sp.Integer)) for ix in index_list):
+            return sp.KroneckerDelta(*index_list), power, primes, name, word, j
         if index_list:
             return sp.IndexedBase(sp.Symbol(name))[tuple(index_list)], power, primes, name, word, j
         if name == "e" and not word:
@@ -481,9 +586,9 @@ class Reader:
         if name in FUNCTIONS or name in CALL_HEADS or word:
             nodes = self.unwrap_call_parens(nodes, j)
         is_plain = isinstance(value, sp.Symbol) or name in FUNCTIONS
-        if j < len(nodes) and isinstance(nodes[j], Group) and nodes[j].open == "(" and is_plain:
-            if self.is_call(name, word, value, nodes[j], primes):
-                return self.call(nodes, i, name, j, head=value, primes=primes, power=power)
+        parens = j < len(nodes) and isinstance(nodes[j], Group) and nodes[j].open == "("
+        if parens and is_plain and self.is_call(name, word, value, nodes[j], primes):
+            return self.call(nodes, i, name, j, head=value, primes=primes, power=power)
         if primes:
             raise self.error(f"{name}' is a derivative of a function: write {name}'(x)", nodes[i])
         if isinstance(value, sp.Symbol) and value.name in FUNCTIONS and value.name not in GREEK:
@@ -507,8 +612,16 @@ class Reader:
         return len(name) == 1 and self.single_atom(inner) and not (len(inner) == 1 and _is(inner[0], "number"))
 
     # ---- calls ---------------------------------------------------------------------------
-    def call(self, nodes: list, i: int, name: str, j: int, head: sp.Basic | None = None,
-             primes: int = 0, power: list | None = None) -> tuple[str, int]:
+    def call(
+        self,
+        nodes: list,
+        i: int,
+        name: str,
+        j: int,
+        head: sp.Basic | None = None,
+        primes: int = 0,
+        power: list | None = None,
+    ) -> tuple[str, int]:
         """A function applied to arguments: ``\\sigma(z)``, ``\\ln a``, ``L(\\hat y, y)``, ``f'(u)``."""
         base = None
         if head is None:  # a command such as \ln, \log_{10}, \tanh^2, \sigma'
@@ -521,7 +634,7 @@ class Reader:
         if power is not None and text_of(power).replace(" ", "") in ("-1", "{-1}"):
             raise self.error(f"inverse-function notation {name}^{{-1}} is not supported", nodes[i])
         nodes = self.unwrap_call_parens(nodes, j)
-        if j < len(nodes) and isinstance(nodes[j], Group) and nodes[j].open in "([" :
+        if j < len(nodes) and isinstance(nodes[j], Group) and nodes[j].open in "([":
             args = self.arguments(nodes[j])
             j += 1
         elif name in ("sigma", "varsigma", "phi", "varphi", "ell", "theta") and head is None and not primes:
@@ -705,7 +818,9 @@ class Reader:
         maker = sp.Product if nodes[i].text == r"\prod" else sp.Sum
         value = maker(body, (var, lower, upper))
         if excluded is not None:
-            value = value - body.xreplace({var: excluded}) if maker is sp.Sum else value / body.xreplace({var: excluded})
+            value = (
+                value - body.xreplace({var: excluded}) if maker is sp.Sum else value / body.xreplace({var: excluded})
+            )
         return self.hold(value), end
 
     def limits(self, sub: list, sup: list | None, at):
@@ -766,9 +881,7 @@ def relation_ops(nodes: list) -> list[tuple[int, str, int]]:
             found.append((k, ":=", k + 2))
             k += 2
             continue
-        if _is(node, "op", "=", "<", ">"):
-            found.append((k, RELATIONS[node.text], k + 1))
-        elif isinstance(node, Tok) and node.kind == "cmd" and node.text in RELATIONS:
+        if _is(node, "op", "=", "<", ">") or (isinstance(node, Tok) and node.kind == "cmd" and node.text in RELATIONS):
             found.append((k, RELATIONS[node.text], k + 1))
         elif isinstance(node, Tok) and node.kind == "cmd" and node.text in DEFINES:
             end = k + 1
@@ -779,16 +892,24 @@ def relation_ops(nodes: list) -> list[tuple[int, str, int]]:
     return found
 
 
-def read_relations(nodes: list, reader: Reader) -> list[sp.Basic] | None:
-    """``a = b``, ``0 < a < 1``: the list of relations, or None without a relation."""
-    ops = relation_ops(nodes)
-    if not ops:
-        return None
+def split_relation(nodes: list, ops: list[tuple[int, str, int]]) -> list[list]:
+    """The sides of ``nodes`` between the relation symbols ``ops`` (from :func:`relation_ops`)."""
     parts, start = [], 0
     for k, _, end in ops:
         parts.append(nodes[start:k])
         start = end
     parts.append(nodes[start:])
+    return parts
+
+
+def read_relations(nodes: list, reader: Reader) -> list[sp.Basic] | None:
+    """``a = b``, ``0 < a < 1``: the list of relations, or None without a relation."""
+    ops = relation_ops(nodes)
+    if not ops:
+        return None
+    parts = split_relation(nodes, ops)
     values = [reader.value(part, "side of a relation") for part in parts]
-    return [make_relation("=" if op == ":=" else op, lhs, rhs)
-            for (_, op, _), lhs, rhs in zip(ops, values, values[1:], strict=False)]
+    return [
+        make_relation("=" if op == ":=" else op, lhs, rhs)
+        for (_, op, _), lhs, rhs in zip(ops, values, values[1:], strict=False)
+    ]

@@ -59,8 +59,10 @@ def _load(name: str) -> Callable[[str], sp.Basic]:
         inner = importlib.import_module("latex2sympy2_extended.latex2sympy2")
         normal = importlib.import_module("latex2sympy2_extended.math_normalization")
         conversion = inner.ConversionConfig(
-            interpret_as_mixed_fractions=False, interpret_simple_eq_as_assignment=False,
-            interpret_contains_as_eq=False, lowercase_symbols=False,
+            interpret_as_mixed_fractions=False,
+            interpret_simple_eq_as_assignment=False,
+            interpret_contains_as_eq=False,
+            lowercase_symbols=False,
         )
         normalization = normal.NormalizationConfig(
             basic_latex=False, units=False, malformed_operators=False, nits=False, boxed="none", equations=False
@@ -88,8 +90,10 @@ def backend() -> tuple[str, Callable[[str], sp.Basic]]:
                 except ImportError as exc:
                     problems.append(f"{name}: {exc}")
             else:
-                raise BackendMissing("no LaTeX backend: pip install latex2sympy2 (Python < 3.13) or "
-                                     "latex2sympy2_extended (" + "; ".join(problems) + ")")
+                raise BackendMissing(
+                    "no LaTeX backend: pip install latex2sympy2 (Python < 3.13) or "
+                    "latex2sympy2_extended (" + "; ".join(problems) + ")"
+                )
         return _backend
 
 
@@ -115,8 +119,14 @@ class Row:
     ops: list[str] = field(default_factory=list)
     condition: sp.Basic | None = None
     continues: bool = False  # the row starts with a relation: it continues the previous chain
-    definition: bool = False  # written with := (or \equiv, \coloneqq)
     error: ParseError | None = None  # the whole row could not be read
+
+    def relations(self) -> list[sp.Basic]:
+        """The relations between consecutive terms: ``A = B < C`` gives [Eq(A, B), Lt(B, C)]."""
+        return [
+            dialect.make_relation(op, lhs, rhs)
+            for op, lhs, rhs in zip(self.ops, self.terms, self.terms[1:], strict=False)
+        ]
 
 
 def _is_text(node) -> bool:
@@ -165,8 +175,12 @@ def _split_condition(nodes: list) -> tuple[list, list | None]:
 
 
 def _is_sep(node) -> bool:
-    return isinstance(node, Tok) and node.kind == "cmd" and node.text in texscan.SEPARATORS or (
-        isinstance(node, Tok) and node.kind == "op" and node.text == "~")
+    return (
+        isinstance(node, Tok)
+        and node.kind == "cmd"
+        and node.text in texscan.SEPARATORS
+        or (isinstance(node, Tok) and node.kind == "op" and node.text == "~")
+    )
 
 
 def _unwrap(nodes: list) -> list:
@@ -209,13 +223,8 @@ def read_row(text: str) -> Row:
             row.terms = [_term(reader, formula)]
             row.sources = [texscan.source(text, formula)]
             return row
-        parts, start = [], 0
-        for k, _, end in ops:
-            parts.append(formula[start:k])
-            start = end
-        parts.append(formula[start:])
+        parts = dialect.split_relation(formula, ops)
         row.ops = ["=" if op == ":=" else op for _, op, _ in ops]
-        row.definition = any(op == ":=" for _, op, _ in ops)
         if not strip_spaces(parts[0]):
             row.continues = True
             parts = parts[1:]
@@ -272,6 +281,6 @@ def parse_latex(text: str):
     if not row.ops:
         result = row.terms[0]
     else:
-        relations = [dialect.make_relation(op, lhs, rhs) for op, lhs, rhs in zip(row.ops, row.terms, row.terms[1:], strict=False)]
+        relations = row.relations()
         result = relations[0] if len(relations) == 1 else relations
     return (result, row.condition) if row.condition is not None else result

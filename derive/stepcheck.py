@@ -73,18 +73,19 @@ class Context:
             target = definition.target
             if isinstance(node, sp.Symbol) and node == target:
                 return definition, {}
-            if isinstance(node, sp.Indexed) and isinstance(target, sp.Indexed):
-                if node.base == target.base and len(node.indices) == len(target.indices):
-                    binding = dict(zip(target.indices, node.indices, strict=True))
-                    if all(isinstance(k, sp.Symbol) for k in binding):
-                        return definition, binding
-            if isinstance(node, AppliedUndef) and isinstance(target, AppliedUndef):
-                if node.func == target.func and len(node.args) == len(target.args):
-                    return definition, dict(zip(target.args, node.args, strict=True))
+            both_indexed = isinstance(node, sp.Indexed) and isinstance(target, sp.Indexed)
+            if both_indexed and node.base == target.base and len(node.indices) == len(target.indices):
+                binding = dict(zip(target.indices, node.indices, strict=True))
+                if all(isinstance(k, sp.Symbol) for k in binding):
+                    return definition, binding
+            both_calls = isinstance(node, AppliedUndef) and isinstance(target, AppliedUndef)
+            if both_calls and node.func == target.func and len(node.args) == len(target.args):
+                return definition, dict(zip(target.args, node.args, strict=True))
         return None
 
 
 # ---- 1. instantiate: bounds and free indices become integers, sums become terms -------------
+
 
 def instantiate(expr: sp.Basic, values: dict) -> sp.Basic:
     """``expr`` with ``values`` put in; sums with integer bounds expanded term by term."""
@@ -135,6 +136,7 @@ def _plain_occurrence(body: sp.Basic, var: sp.Symbol) -> bool:
 
 # ---- 2. resolve: definitions in, derivatives taken, the rest opaque ---------------------------
 
+
 class Resolver:
     """Substitutes definitions and differentiates, under one instantiation."""
 
@@ -168,8 +170,6 @@ class Resolver:
                 return self.resolve(value, stop, depth + 1)
             if isinstance(expr, AppliedUndef):
                 return expr.func(*[self.resolve(a, stop, depth + 1) for a in expr.args])
-            if isinstance(expr, sp.Indexed):
-                return expr
             return expr
         if isinstance(expr, sp.Derivative):
             return self.derivative(expr, stop, depth)
@@ -194,6 +194,7 @@ class Resolver:
 
     def finish(self, expr: sp.Basic) -> sp.Basic:
         """Everything left that cannot be evaluated becomes an opaque symbol."""
+
         def replace(node: sp.Basic) -> sp.Basic:
             if isinstance(node, (sp.Derivative, sp.Subs, AppliedUndef)):
                 return self.opaque_symbol(node)
@@ -205,6 +206,7 @@ class Resolver:
 
 
 # ---- 3. points -------------------------------------------------------------------------------
+
 
 def integer_symbols(exprs: list[sp.Basic]) -> tuple[set, set]:
     """(bound symbols, index symbols) of the expressions: K, N_x, …; i, j, l, …"""
@@ -242,7 +244,9 @@ def index_assignments(rng: random.Random, indices: list, size: int, conditions: 
     """
     for attempt in range(400):
         if distinct and attempt < 200 and len(indices) <= size:
-            values = dict(zip(indices, (sp.Integer(v) for v in rng.sample(range(1, size + 1), len(indices))), strict=False))
+            values = dict(
+                zip(indices, (sp.Integer(v) for v in rng.sample(range(1, size + 1), len(indices))), strict=False)
+            )
         else:
             values = {s: sp.Integer(rng.randint(1, size)) for s in indices}
         if all(_holds(c, values) for c in conditions):
@@ -305,7 +309,9 @@ def _ranges(assumptions: list) -> dict:
 
 
 def _simplex_sums(assumptions: list) -> list[sp.Basic]:
-    return [rel.lhs for rel in assumptions if isinstance(rel, sp.Equality) and isinstance(rel.lhs, sp.Sum) and rel.rhs == 1]
+    return [
+        rel.lhs for rel in assumptions if isinstance(rel, sp.Equality) and isinstance(rel.lhs, sp.Sum) and rel.rhs == 1
+    ]
 
 
 def evaluate(expr: sp.Basic, point: dict) -> sp.Expr | None:
@@ -330,17 +336,29 @@ def agree(left: sp.Expr, right: sp.Expr) -> bool:
 
 # ---- 4. the step -----------------------------------------------------------------------------
 
-def check(lhs: sp.Expr, rhs: sp.Expr, context: Context, conditions: list, budget: float = 5.0,
-          seed: str = "") -> Outcome:
+
+def check(
+    lhs: sp.Expr, rhs: sp.Expr, context: Context, conditions: list, budget: float = 5.0, seed: str = ""
+) -> Outcome:
     """The verdict on ``lhs = rhs`` given the definitions and assumptions of ``context``."""
     start = time.monotonic()
     rng = random.Random(int(hashlib.sha256(f"{seed}|{lhs}|{rhs}".encode()).hexdigest()[:12], 16))
-    everything = [lhs, rhs, *[d.value for d in context.definitions], *[d.target for d in context.definitions],
-                  *context.assumptions, *conditions]
+    everything = [
+        lhs,
+        rhs,
+        *[d.value for d in context.definitions],
+        *[d.target for d in context.definitions],
+        *context.assumptions,
+        *conditions,
+    ]
     bounds, indices = integer_symbols(everything)
-    index_conditions = [c for c in [*context.assumptions, *conditions]
-                        if isinstance(c, (sp.Equality, sp.Unequality)) and c.free_symbols <= indices | bounds
-                        and not isinstance(c.lhs, sp.Sum)]
+    index_conditions = [
+        c
+        for c in [*context.assumptions, *conditions]
+        if isinstance(c, (sp.Equality, sp.Unequality))
+        and c.free_symbols <= indices | bounds
+        and not isinstance(c.lhs, sp.Sum)
+    ]
     value_assumptions = [c for c in [*context.assumptions, *conditions] if c not in index_conditions]
     indices = sorted(indices, key=str)
     samples = []  # (left, right, point, values, resolver, left expr, right expr)
@@ -354,7 +372,7 @@ def check(lhs: sp.Expr, rhs: sp.Expr, context: Context, conditions: list, budget
             left = proof.elementary(resolver.finish(resolver.resolve(instantiate(lhs, values))))
             right = proof.elementary(resolver.finish(resolver.resolve(instantiate(rhs, values))))
             if first is None:
-                first = (left, right, resolver)
+                first = (left, right)
             sampler = Sampler(rng, _ranges([instantiate(a, values) for a in value_assumptions]))
             for total in _simplex_sums(value_assumptions):
                 expanded = instantiate(total, values)
@@ -373,24 +391,33 @@ def check(lhs: sp.Expr, rhs: sp.Expr, context: Context, conditions: list, budget
         return Outcome("undecided", message="no points were found where both sides are defined and real")
     opaque_names = sorted({str(resolver_node) for s in samples for resolver_node in s[4].opaque.values()})
     failing = [s for s in samples if not agree(s[0], s[1])]
-    proved = _prove(first[0] - first[1], start, budget)
     if failing:
         first_values = samples[0][3]
         left, right = failing[0][5], failing[0][6]
         involved = (left.free_symbols | right.free_symbols) & set(failing[0][4].opaque)
-        if involved:
+        if involved:  # undecided whatever a proof would say: no proof is tried
             names = ", ".join(sorted(_pretty_opaque(failing[0][4].opaque[s]) for s in involved))
-            return Outcome("undecided", points=len(samples),
-                           message=f"it depends on {names}, which no definition determines; "
-                                   "add one with '% define: NAME = …'")
-        if proved and any(s[3] is first_values for s in failing):
-            return Outcome("undecided", points=len(samples),
-                           message="a symbolic proof and the numeric check disagree")
-        return Outcome("not_equal", points=len(samples), method="numeric",
-                       counterexample=_counterexample(failing[0]), hint=_hint(samples, lhs, rhs, context))
+            return Outcome(
+                "undecided",
+                points=len(samples),
+                message=f"it depends on {names}, which no definition determines; add one with '% define: NAME = …'",
+            )
+        if any(s[3] is first_values for s in failing) and _prove(first[0] - first[1], start, budget):
+            return Outcome("undecided", points=len(samples), message="a symbolic proof and the numeric check disagree")
+        return Outcome(
+            "not_equal",
+            points=len(samples),
+            method="numeric",
+            counterexample=_counterexample(failing[0]),
+            hint=_hint(samples, lhs, rhs, context),
+        )
+    proved = _prove(first[0] - first[1], start, budget)
     method = "symbolic" if proved else "numeric"
-    message = (f"proved symbolically{_instance(samples[0][3])}, and the sides agree at {len(samples)} random points"
-               if proved else f"the sides agree to {DIGITS} digits at {len(samples)} random points")
+    message = (
+        f"proved symbolically{_instance(samples[0][3])}, and the sides agree at {len(samples)} random points"
+        if proved
+        else f"the sides agree to {DIGITS} digits at {len(samples)} random points"
+    )
     if opaque_names:
         message += " (whatever the undefined derivatives are)"
     return Outcome("equal", message=message, method=method, points=len(samples))
@@ -480,15 +507,19 @@ def _counterexample(sample) -> dict:
 
 # ---- hints -----------------------------------------------------------------------------------
 
+
 def _hint(samples: list, lhs: sp.Expr, rhs: sp.Expr, context: Context) -> str | None:
     ratios = [s[0] / s[1] for s in samples if abs(s[1]) > TOLERANCE]
     if len(ratios) >= 3 and all(agree(r, ratios[0]) for r in ratios):
         c = ratios[0]
         if agree(c, -1):
             return "sign flipped: the left side is minus the right side"
-        for value, label in ((sp.log(10), "ln 10 (a log base 10 where the natural log belongs?)"),
-                             (1 / sp.log(10), "1/ln 10 (a log base 10 where the natural log belongs?)"),
-                             (sp.log(2), "ln 2"), (1 / sp.log(2), "1/ln 2")):
+        for value, label in (
+            (sp.log(10), "ln 10 (a log base 10 where the natural log belongs?)"),
+            (1 / sp.log(10), "1/ln 10 (a log base 10 where the natural log belongs?)"),
+            (sp.log(2), "ln 2"),
+            (1 / sp.log(2), "1/ln 2"),
+        ):
             if agree(c, sp.N(value, DIGITS)):
                 return f"the sides differ by a factor {label}"
         rational = sp.nsimplify(c, rational=True, tolerance=1e-15)
@@ -528,8 +559,11 @@ def _named_factor(samples: list, context: Context) -> str | None:
                 continue
             sig = activations.sigmoid(value)
             label = str(definition.target)
-            candidates += [(sig * (1 - sig), f"σ′({label})"), (1 - sp.tanh(value) ** 2, f"tanh′({label})"),
-                           (value, label)]
+            candidates += [
+                (sig * (1 - sig), f"σ′({label})"),
+                (1 - sp.tanh(value) ** 2, f"tanh′({label})"),
+                (value, label),
+            ]
     for factor, label in candidates:
         if all(_matches(sample, factor) for sample in same):
             return f"factor {label}: the left side has it and the right side lacks it (left = right × {label})"

@@ -14,17 +14,37 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-ENVIRONMENTS = ("align", "align*", "equation", "equation*", "eqnarray", "eqnarray*", "gather", "gather*",
-                "multline", "multline*", "flalign", "flalign*", "alignat", "alignat*", "displaymath", "math")
+ENVIRONMENTS = (
+    "align",
+    "align*",
+    "equation",
+    "equation*",
+    "eqnarray",
+    "eqnarray*",
+    "gather",
+    "gather*",
+    "multline",
+    "multline*",
+    "flalign",
+    "flalign*",
+    "alignat",
+    "alignat*",
+    "displaymath",
+    "math",
+)
 _DISPLAY = re.compile(
-    r"\\begin\{(?P<env>" + "|".join(re.escape(e) for e in ENVIRONMENTS) + r")\}(?:\{\d+\})?(?P<body>.*?)\\end\{(?P=env)\}"
+    r"\\begin\{(?P<env>"
+    + "|".join(re.escape(e) for e in ENVIRONMENTS)
+    + r")\}(?:\{\d+\})?(?P<body>.*?)\\end\{(?P=env)\}"
     r"|\\\[(?P<bracket>.*?)\\\]"
     r"|\$\$(?P<dollars>.*?)\$\$",
     re.DOTALL,
 )
 _DIRECTIVE = re.compile(r"^[ \t]*%+[ \t]*(?P<kind>define|assume)[ \t]*:(?P<text>.*)$", re.MULTILINE | re.IGNORECASE)
-_NOISE = re.compile(r"\\(?:label|tag\*?|eqref|ref|vspace\*?)\{[^{}]*\}|\\(?:nonumber|notag|intertext\{[^{}]*\})"
-                    r"|\\begin\{(?:split|aligned|gathered)\}|\\end\{(?:split|aligned|gathered)\}")
+_NOISE = re.compile(
+    r"\\(?:label|tag\*?|eqref|ref|vspace\*?)\{[^{}]*\}|\\(?:nonumber|notag|intertext\{[^{}]*\})"
+    r"|\\begin\{(?:split|aligned|gathered)\}|\\end\{(?:split|aligned|gathered)\}"
+)
 
 
 @dataclass(frozen=True)
@@ -48,6 +68,7 @@ class Directive:
 
 def _blank_comments(text: str) -> str:
     """Comments replaced by spaces, so offsets stay those of the original."""
+
     def blank(match: re.Match) -> str:
         return " " * len(match.group())
 

@@ -56,8 +56,24 @@ class Group:
 
 
 #: Commands that only lay out the formula.
-SPACING = {r"\,", r"\;", r"\!", r"\:", r"\ ", r"\>", r"\displaystyle", r"\textstyle", r"\scriptstyle",
-           r"\limits", r"\nolimits", r"\nonumber", r"\notag", r"\left.", r"\right.", r"\middle"}
+SPACING = {
+    r"\,",
+    r"\;",
+    r"\!",
+    r"\:",
+    r"\ ",
+    r"\>",
+    r"\displaystyle",
+    r"\textstyle",
+    r"\scriptstyle",
+    r"\limits",
+    r"\nolimits",
+    r"\nonumber",
+    r"\notag",
+    r"\left.",
+    r"\right.",
+    r"\middle",
+}
 #: Separators kept as tokens: they can mark a condition (``\quad (i = j)``).
 SEPARATORS = {r"\quad", r"\qquad", "~", r"\hspace", r"\hfill"}
 _SIZES = re.compile(r"\\(?:left|right|[bB]ig{1,2}[lrm]?)(?![a-zA-Z])")

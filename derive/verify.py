@@ -51,8 +51,15 @@ class StepResult:
     conditions: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
-        return {"lhs": self.lhs, "rhs": self.rhs, "verdict": self.verdict, "counterexample": self.counterexample,
-                "hint": self.hint, "message": self.message, "line": self.line}
+        return {
+            "lhs": self.lhs,
+            "rhs": self.rhs,
+            "verdict": self.verdict,
+            "counterexample": self.counterexample,
+            "hint": self.hint,
+            "message": self.message,
+            "line": self.line,
+        }
 
 
 @dataclass
@@ -110,19 +117,22 @@ class Report:
             for step in chain.steps:
                 when = f"  [{', '.join(step.conditions)}]" if step.conditions else ""
                 lines.append(f"  {MARKS[step.verdict]} {step.lhs} = {step.rhs}{when}{_at(step.line)}")
-                if step.verdict != "equal" or step.message.startswith("it depends"):
-                    if step.message:
-                        lines.append(f"      {step.message}")
+                if step.verdict != "equal" and step.message:
+                    lines.append(f"      {step.message}")
                 if step.counterexample:
                     point = ", ".join(f"{k} = {_number(v)}" for k, v in step.counterexample["point"].items())
                     lines.append(f"      counterexample: {point}")
-                    lines.append(f"      left = {_number(step.counterexample['lhs'])}, "
-                                 f"right = {_number(step.counterexample['rhs'])}")
+                    lines.append(
+                        f"      left = {_number(step.counterexample['lhs'])}, "
+                        f"right = {_number(step.counterexample['rhs'])}"
+                    )
                 if step.hint:
                     lines.append(f"      hint: {step.hint}")
         s = self.summary
-        lines.append(f"{s['equal']} equal, {s['not_equal']} not equal, {s['undecided']} undecided, "
-                     f"{s['parse_error']} parse errors")
+        lines.append(
+            f"{s['equal']} equal, {s['not_equal']} not equal, {s['undecided']} undecided, "
+            f"{s['parse_error']} parse errors"
+        )
         return "\n".join(lines)
 
 
@@ -135,6 +145,7 @@ def _number(value: float | int) -> str:
 
 
 # ---- reading the document -------------------------------------------------------------------
+
 
 def _latex(expr) -> str:
     if isinstance(expr, ParseError):
@@ -180,8 +191,10 @@ def _definition(text: str, line: int | None) -> stepcheck.Definition:
         raise DirectiveError(f"a definition is 'NAME = EXPR', got {text!r}")
     target, value = row.terms
     if not _is_name(target):
-        raise DirectiveError(f"cannot define {sp.latex(target)!r}: the left side of a definition must be a name "
-                             "such as C, a_i, \\hat{y} or L(\\hat{y}, y)")
+        raise DirectiveError(
+            f"cannot define {sp.latex(target)!r}: the left side of a definition must be a name "
+            "such as C, a_i, \\hat{y} or L(\\hat{y}, y)"
+        )
     if _mentions(value, target):
         raise DirectiveError(f"the definition of {sp.latex(target)} refers to itself")
     return stepcheck.Definition(target, value)
@@ -189,7 +202,7 @@ def _definition(text: str, line: int | None) -> stepcheck.Definition:
 
 def _assumptions(text: str, line: int | None) -> list[sp.Basic]:
     row = _directive_row(text, "assumption", line)
-    return [parse.dialect.make_relation(op, lhs, rhs) for op, lhs, rhs in zip(row.ops, row.terms, row.terms[1:], strict=False)]
+    return row.relations()
 
 
 def _note_condition(note: str) -> sp.Basic | None:
@@ -201,7 +214,12 @@ def _note_condition(note: str) -> sp.Basic | None:
     if not stripped:
         return None
     row = parse.read_row(stripped)
-    if row.error is None and len(row.ops) == 1 and not row.continues and not any(isinstance(t, ParseError) for t in row.terms):
+    if (
+        row.error is None
+        and len(row.ops) == 1
+        and not row.continues
+        and not any(isinstance(t, ParseError) for t in row.terms)
+    ):
         return parse.dialect.make_relation(row.ops[0], *row.terms)
     return None
 
@@ -216,8 +234,12 @@ class _Pending:
     sources: tuple[str, str] = ("", "")
 
 
-def verify(text: str, defines: tuple[str, ...] | list[str] = (), assumptions: tuple[str, ...] | list[str] = (),
-           timeout: float = DEFAULT_TIMEOUT) -> Report:
+def verify(
+    text: str,
+    defines: tuple[str, ...] | list[str] = (),
+    assumptions: tuple[str, ...] | list[str] = (),
+    timeout: float = DEFAULT_TIMEOUT,
+) -> Report:
     """Check every step of the derivation in ``text`` (a .tex document or a formula).
 
     ``defines`` are extra ``NAME = EXPR`` definitions and ``assumptions`` extra
@@ -234,7 +256,7 @@ def verify(text: str, defines: tuple[str, ...] | list[str] = (), assumptions: tu
         raise DirectiveError(f"the time budget must be positive, got {timeout}")
     report = Report()
     context = stepcheck.Context()
-    given = [d for d in texdoc.directives(text)]
+    given = list(texdoc.directives(text))
     given += [texdoc.Directive("define", d, 0) for d in defines]
     given += [texdoc.Directive("assume", a, 0) for a in assumptions]
     for directive in given:
@@ -266,20 +288,28 @@ def _chains(rows: list[texdoc.SourceRow], context: stepcheck.Context, report: Re
             last_term = None  # a displayed expression, not a step
             continue
         conditions = [c for c in (row.condition, _note_condition(source.note)) if c is not None]
-        if _ASSUMPTION_NOTE.search(source.note) and not row.continues:
-            if all(not isinstance(t, ParseError) for t in row.terms):
-                for op, lhs, rhs in zip(row.ops, row.terms, row.terms[1:], strict=False):
-                    relation = parse.dialect.make_relation(op, lhs, rhs)
-                    context.assumptions.append(relation)
-                    report.assumptions.append((sp.latex(relation), source.line))
-                last_term = None
-                continue
+        parsed = all(not isinstance(t, ParseError) for t in row.terms)
+        if _ASSUMPTION_NOTE.search(source.note) and not row.continues and parsed:
+            for relation in row.relations():
+                context.assumptions.append(relation)
+                report.assumptions.append((sp.latex(relation), source.line))
+            last_term = None
+            continue
         terms = list(row.terms)
         sources = list(row.sources)
         if row.continues:
             if last_term is None or not chains:
-                chains.append([StepResult(source.math.strip(), "", "parse_error", source.line,
-                                          message="the row starts with a relation but there is no chain before it")])
+                chains.append(
+                    [
+                        StepResult(
+                            source.math.strip(),
+                            "",
+                            "parse_error",
+                            source.line,
+                            message="the row starts with a relation but there is no chain before it",
+                        )
+                    ]
+                )
                 continue
             terms = [last_term, *terms]
             sources = [last_source, *sources]
@@ -288,9 +318,15 @@ def _chains(rows: list[texdoc.SourceRow], context: stepcheck.Context, report: Re
             chains.append([])
             chain_conditions = list(conditions)
             first, second = terms[0], terms[1]
-            if (row.ops[0] == "=" and not isinstance(first, ParseError) and not isinstance(second, ParseError)
-                    and _is_name(first) and context.lookup(first) is None and not _mentions(second, first)
-                    and (not conditions or _DEFINITION_NOTE.search(source.note))):
+            if (
+                row.ops[0] == "="
+                and not isinstance(first, ParseError)
+                and not isinstance(second, ParseError)
+                and _is_name(first)
+                and context.lookup(first) is None
+                and not _mentions(second, first)
+                and (not conditions or _DEFINITION_NOTE.search(source.note))
+            ):
                 context.definitions.append(stepcheck.Definition(first, second))
                 report.definitions.append((sp.latex(first), sp.latex(second), source.line))
                 terms, sources = terms[1:], sources[1:]
@@ -309,8 +345,13 @@ def _decide(chains: list[list], context: stepcheck.Context, report: Report, time
             if isinstance(item, StepResult):
                 chain.steps.append(item)
                 continue
-            result = StepResult(item.sources[0] or _latex(item.lhs), item.sources[1] or _latex(item.rhs), "undecided", item.line,
-                                conditions=[sp.latex(c) for c in item.conditions])
+            result = StepResult(
+                item.sources[0] or _latex(item.lhs),
+                item.sources[1] or _latex(item.rhs),
+                "undecided",
+                item.line,
+                conditions=[sp.latex(c) for c in item.conditions],
+            )
             broken = next((t for t in (item.lhs, item.rhs) if isinstance(t, ParseError)), None)
             if broken is not None:
                 result.verdict, result.message = "parse_error", str(broken)

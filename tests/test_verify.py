@@ -46,7 +46,10 @@ def test_round_trip_every_catalog_pair(loss, activation):
     ("text", "verdict"),
     [
         (r"\[ \frac{\partial C}{\partial a} = 0 \]", "undecided"),  # doit() would make it 0 = 0
-        (r"\[ 2\frac{\partial C}{\partial a} = \frac{\partial C}{\partial a} + \frac{\partial C}{\partial a} \]", "equal"),
+        (
+            r"\[ 2\frac{\partial C}{\partial a} = \frac{\partial C}{\partial a} + \frac{\partial C}{\partial a} \]",
+            "equal",
+        ),
         (r"\[ \frac{d}{da}\log_{10} a = \frac{1}{a} \]", "not_equal"),
         (r"\[ \frac{d}{da}\log a = \frac{1}{a} \]", "equal"),
         (r"\[ \sigma'(z) = \sigma(z)(1-\sigma(z)) \]", "equal"),
@@ -156,8 +159,10 @@ def test_cli_annotate_compiles_with_pdflatex(tmp_path):
 
 def test_cli_annotate_compiles_hints_in_unicode(tmp_path):
     """A margin note naming σ′(z) (not ASCII) still compiles."""
-    text = "% define: z = wx + b\n% define: a = \\sigma(z)\n$$ C = \\frac{1}{2}(a - y)^2 $$\n" \
-           "$$ \\frac{\\partial C}{\\partial z} = a - y $$\n"
+    text = (
+        "% define: z = wx + b\n% define: a = \\sigma(z)\n$$ C = \\frac{1}{2}(a - y)^2 $$\n"
+        "$$ \\frac{\\partial C}{\\partial z} = a - y $$\n"
+    )
     out = tmp_path / "checked.tex"
     result = CliRunner().invoke(cli.main, ["verify", "-", "--annotate", str(out)], input=text)
     assert result.exit_code == 1, result.output
@@ -167,9 +172,41 @@ def test_cli_annotate_compiles_hints_in_unicode(tmp_path):
 
 # ---- fuzzing -----------------------------------------------------------------------------------
 
-PIECES = [r"\frac{", "}", "{", r"\sigma(", ")", "(", "a", "y_i", "z", r"\sum_k", r"\ln", "e^{", "=", "+", "-",
-          r"\partial", r"\cdot", "'", "^", "_", r"\\", "&", r"\begin{cases}", r"\end{cases}", "1", r"\delta_{ij}",
-          r"\hat{y}", r"\nabla_a", r"\left(", r"\right)", r"\text{if}", ",", r"\quad"]
+PIECES = [
+    r"\frac{",
+    "}",
+    "{",
+    r"\sigma(",
+    ")",
+    "(",
+    "a",
+    "y_i",
+    "z",
+    r"\sum_k",
+    r"\ln",
+    "e^{",
+    "=",
+    "+",
+    "-",
+    r"\partial",
+    r"\cdot",
+    "'",
+    "^",
+    "_",
+    r"\\",
+    "&",
+    r"\begin{cases}",
+    r"\end{cases}",
+    "1",
+    r"\delta_{ij}",
+    r"\hat{y}",
+    r"\nabla_a",
+    r"\left(",
+    r"\right)",
+    r"\text{if}",
+    ",",
+    r"\quad",
+]
 SEEDS = [(DATA / name).read_text() for name in sorted(EXPECTED)[:10]]
 
 
