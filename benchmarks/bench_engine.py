@@ -18,7 +18,8 @@ import time
 
 from sympy.core.cache import clear_cache
 
-from derive import catalog, cli, derivation, matching
+from derive import catalog, cli
+from derive.derivations import matching, pairs
 
 REPEATS = 5
 
@@ -31,7 +32,7 @@ def fresh_import_seconds(module: str) -> float:
 
 def cold(func, *args) -> float:
     """Seconds for one call with derive's and SymPy's caches cleared first."""
-    derivation.derive.cache_clear()
+    pairs.derive.cache_clear()
     matching.matching_loss.cache_clear()
     clear_cache()
     start = time.perf_counter()
@@ -50,11 +51,11 @@ def row(label: str, seconds: float, target: float) -> None:
 def main() -> None:
     print(f"{'what':<34} {'measured':>10}   {'target':>14}   {'ratio':>7}")
     row("import derive (fresh process)", fresh_import_seconds("derive"), 1.0)
-    row("import derive.derivation (+SymPy)", fresh_import_seconds("derive.derivation"), 1.0)
-    cold(derivation.derive, "bce", "sigmoid")  # warm the interpreter, not the caches
+    row("import derive.derivations.pairs (+SymPy)", fresh_import_seconds("derive.derivation"), 1.0)
+    cold(pairs.derive, "bce", "sigmoid")  # warm the interpreter, not the caches
     worst = 0.0
     for loss, act in catalog.pairs(valid=True):
-        seconds = statistics.median(cold(derivation.derive, loss, act) for _ in range(REPEATS))
+        seconds = statistics.median(cold(pairs.derive, loss, act) for _ in range(REPEATS))
         if catalog.ACTIVATIONS[act].vector:
             print(f"{'derive ' + loss + ' ' + act:<34} {seconds:8.3f} s   (symbolic K; no target)")
             continue

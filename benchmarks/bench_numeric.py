@@ -30,8 +30,10 @@ import sympy as sp  # noqa: E402
 sys.path.insert(0, str(Path(__file__).parent))
 import reference  # noqa: E402
 
-from derive import catalog, derivation, numeric  # noqa: E402
-from derive.notation import a, y, z  # noqa: E402
+from derive import catalog
+from derive.derivations import pairs
+from derive.engine.notation import a, y, z  # noqa: E402
+from derive.export import codegen
 
 REPEATS = 9
 
@@ -59,7 +61,7 @@ def peak_bytes(fn, *args) -> int:
 
 def naive_bce():
     """sympy.lambdify of the naive derived loss and δ (a = σ(z) written out)."""
-    d = derivation.derive("bce", "sigmoid")
+    d = pairs.derive("bce", "sigmoid")
     act = catalog.activation("sigmoid")
     cost = sp.lambdify((z, y), catalog.loss("bce").elementary(act.elementary(z), y), "numpy")
     delta = sp.lambdify((z, y), d.delta.subs(a, act.elementary(z)), "numpy")
@@ -108,7 +110,7 @@ def optional_frameworks(kind, loss, act):
 
         out["jax.grad, jit (1 thread)"] = jax_fn
         namespace: dict = {}
-        exec(numeric.module_source(loss, act, "jax"), namespace)  # noqa: S102
+        exec(codegen.module_source(loss, act, "jax"), namespace)  # noqa: S102
 
         def derive_jax(zz, yy, f=namespace["loss_and_grad"]):
             value, gradient = f(zz, yy)
@@ -143,12 +145,15 @@ def main() -> None:
     print(f"numpy {np.__version__}, python {sys.version.split()[0]}, OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']}")
     for title, loss, act, args, ref, naive in workloads(rng):
         namespace: dict = {}
-        exec(numeric.module_source(loss, act), namespace)  # noqa: S102
+        exec(codegen.module_source(loss, act), namespace)  # noqa: S102
         exported = namespace["loss_and_grad"]
         print(f"\n{title}")
         print(f"  {'implementation':<28} {'seconds':>9} {'ratio to reference':>20} {'peak MiB':>9} {'mem ratio':>9}")
-        rows = {"derive export": exported, "hand-written reference": ref,
-                "memory copy (bound)": lambda zz, yy: (zz.copy(), np.copy(yy))}
+        rows = {
+            "derive export": exported,
+            "hand-written reference": ref,
+            "memory copy (bound)": lambda zz, yy: (zz.copy(), np.copy(yy)),
+        }
         if naive is not None:
             rows["naive sympy.lambdify"] = naive
         if "softmax" in title:
@@ -163,6 +168,7 @@ def main() -> None:
             mem = "n/a" if outside else f"{memory[name] / 2**20:.1f}"
             ratio = "n/a" if outside else f"{memory[name] / ref_mem:.2f}"
             print(f"  {name:<28} {times[name]:>9.4f} {times[name] / ref_s:>20.2f} {mem:>9} {ratio:>9}")
+
 
 if __name__ == "__main__":
     main()

@@ -17,17 +17,17 @@ import time
 
 from sympy.core.cache import clear_cache
 
-from derive import derivation
+from derive.derivations import pairs
 
 CLASSES = (2, 3, 5, 10, 20)
 QUADRATIC_CLASSES = (2, 3, 5, 10)  # K = 20 takes several minutes: the Jacobian does not cancel
 
 
 def cold_seconds(loss: str, classes: int | None) -> float:
-    derivation.derive.cache_clear()
+    pairs.derive.cache_clear()
     clear_cache()
     start = time.perf_counter()
-    derivation.derive(loss, "softmax", classes)
+    pairs.derive(loss, "softmax", classes)
     return time.perf_counter() - start
 
 

@@ -17,33 +17,36 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from derive._version import __version__
 
 _LAZY = {
-    "derive": ("derive.derivation", "derive"),
-    "matching_loss": ("derive.matching", "matching_loss"),
-    "Derivation": ("derive.steps", "Derivation"),
-    "Step": ("derive.steps", "Step"),
-    "Synthesis": ("derive.steps", "Synthesis"),
+    "derive": ("derive.derivations.pairs", "derive"),
+    "matching_loss": ("derive.derivations.matching", "matching_loss"),
+    "latex": ("derive.render.latex", "latex"),
+    "to_numpy": ("derive.export.codegen", "to_numpy"),
+    "check_gradient": ("derive.export.gradcheck", "check_gradient"),
+    "parse_latex": ("derive.parse.formula", "parse_latex"),
+    "verify": ("derive.verification.verify", "verify"),
+    "Report": ("derive.verification.verify", "Report"),
+    "Derivation": ("derive.engine.steps", "Derivation"),
+    "Step": ("derive.engine.steps", "Step"),
+    "Synthesis": ("derive.engine.steps", "Synthesis"),
     "DeriveError": ("derive.errors", "DeriveError"),
-    "check_gradient": ("derive.gradcheck", "check_gradient"),
-    "verify": ("derive.verify", "verify"),
-    "Report": ("derive.verify", "Report"),
-    "parse_latex": ("derive.parse", "parse_latex"),
-    "ParseError": ("derive.texscan", "ParseError"),
+    "ParseError": ("derive.errors", "ParseError"),
 }
 
 __all__ = [*_LAZY, "__version__"]
 
 if TYPE_CHECKING:  # pragma: no cover
-    from derive.derivation import derive  # noqa: F401
-    from derive.errors import DeriveError  # noqa: F401
-    from derive.gradcheck import check_gradient  # noqa: F401
-    from derive.matching import matching_loss  # noqa: F401
-    from derive.parse import parse_latex  # noqa: F401
-    from derive.steps import Derivation, Step, Synthesis  # noqa: F401
-    from derive.texscan import ParseError  # noqa: F401
-    from derive.verify import Report, verify  # noqa: F401
+    from derive.derivations.matching import matching_loss  # noqa: F401
+    from derive.derivations.pairs import derive  # noqa: F401
+    from derive.engine.steps import Derivation, Step, Synthesis  # noqa: F401
+    from derive.errors import DeriveError, ParseError  # noqa: F401
+    from derive.export.codegen import to_numpy  # noqa: F401
+    from derive.export.gradcheck import check_gradient  # noqa: F401
+    from derive.parse.formula import parse_latex  # noqa: F401
+    from derive.render.latex import latex  # noqa: F401
+    from derive.verification.verify import Report, verify  # noqa: F401
 
 
 def __getattr__(name: str) -> Any:

@@ -18,25 +18,17 @@ from typing import Any
 import click
 import sympy as sp
 
-from derive import annotate as annotate_module
-from derive import backprop as backprop_module
-from derive import (
-    catalog,
-    compile,
-    derivation,
-    errors,
-    files,
-    gallery,
-    gradcheck,
-    matching,
-    numeric,
-    render,
-    steps,
-    vector,
-)
-from derive import shift as shift_module
+from derive import catalog, errors, files, gallery
 from derive import slowdown as slowdown_module
-from derive import verify as verify_module
+from derive.derivations import backprop as backprop_module
+from derive.derivations import matching, pairs, softmax
+from derive.derivations import shift as shift_module
+from derive.engine import steps
+from derive.export import codegen, gradcheck
+from derive.render import compile
+from derive.render import latex as render_latex
+from derive.verification import annotate as annotate_module
+from derive.verification import verify as verify_module
 
 EXIT_USER_ERROR = 2
 
@@ -164,7 +156,7 @@ def show(
 
         derive show cross_entropy softmax --classes 3
     """
-    result = derivation.derive(loss, activation, classes, label_smoothing, class_weights)
+    result = pairs.derive(loss, activation, classes, label_smoothing, class_weights)
     if as_json:
         _echo_json(result.as_dict())
         return
@@ -196,7 +188,7 @@ def _summary(result: steps.Derivation) -> str:
 def _vector_summary(result: steps.Derivation) -> str:
     an = result.analysis
     lines = [
-        f"K = {result.classes}" if result.classes != vector.K else "K: symbolic (any number of classes)",
+        f"K = {result.classes}" if result.classes != softmax.K else "K: symbolic (any number of classes)",
         f"∂a_i/∂z_j = {sp.sstr(result.jacobian)}",
         f"δ_j = ∂C/∂z_j = {sp.sstr(result.delta)}",
         f"∂C/∂w_jl = {sp.sstr(result.grad_w)}",
@@ -251,7 +243,7 @@ def table(as_json: bool) -> None:
 
 def _table_row(loss: str, act: str) -> dict[str, Any]:
     try:
-        result = derivation.derive(loss, act)
+        result = pairs.derive(loss, act)
     except errors.DomainError as exc:
         return {
             "loss": loss,
@@ -346,14 +338,14 @@ def backprop(as_json: bool) -> None:
         click.echo("")
 
 
-def _notation(symbols: dict[str, str]) -> render.Notation:
+def _notation(symbols: dict[str, str]) -> render_latex.Notation:
     """The Notation from the --*-symbol options."""
-    return render.Notation(**{name.removesuffix("_symbol"): value for name, value in symbols.items()})
+    return render_latex.Notation(**{name.removesuffix("_symbol"): value for name, value in symbols.items()})
 
 
 def _notation_options(command):
     """--output-symbol, --cost-symbol, --target-symbol, --sigma-symbol."""
-    for name, allowed in reversed(render.CHOICES.items()):
+    for name, allowed in reversed(render_latex.CHOICES.items()):
         command = click.option(
             f"--{name}-symbol",
             f"{name}_symbol",
@@ -414,21 +406,21 @@ def latex(loss, activation, all_pairs, output, template, template_dir, make_pdf,
         if loss or activation or output is None:
             raise errors.InvalidOption("--all takes no LOSS ACTIVATION and needs -o FOLDER")
         for pair_loss, pair_act in catalog.pairs(valid=True):
-            target = output / f"{pair_loss}_{pair_act}{render.SUFFIX.get(template, '.tex')}"
-            _write_latex(derivation.derive(pair_loss, pair_act), target, template, template_dir, style, make_pdf)
+            target = output / f"{pair_loss}_{pair_act}{render_latex.SUFFIX.get(template, '.tex')}"
+            _write_latex(pairs.derive(pair_loss, pair_act), target, template, template_dir, style, make_pdf)
             click.echo(str(target))
         return
     if not (loss and activation):
         raise errors.InvalidOption("give LOSS and ACTIVATION (see `derive list`), or --all")
     if make_pdf and output is None:
         raise errors.InvalidOption("--pdf needs -o FILE.tex")
-    _write_latex(derivation.derive(loss, activation, classes), output, template, template_dir, style, make_pdf)
+    _write_latex(pairs.derive(loss, activation, classes), output, template, template_dir, style, make_pdf)
 
 
 def _write_latex(result, output, template, template_dir, style, make_pdf) -> None:
-    table = render.table_rows([derivation.derive(*pair) for pair in catalog.pairs(valid=True)], style)
-    doc = render.derivation_document(result, style, table if template == "article" else [])
-    source = render.render(doc, template, style, template_dir)
+    table = render_latex.table_rows([pairs.derive(*pair) for pair in catalog.pairs(valid=True)], style)
+    doc = render_latex.derivation_document(result, style, table if template == "article" else [])
+    source = render_latex.render(doc, template, style, template_dir)
     if output is None:
         click.echo(source, nl=False)
         return
@@ -490,7 +482,7 @@ def export(loss: str, activation: str, output: Path | None, backend: str, check:
 
         derive export bce sigmoid -o bce_sigmoid.py --check
     """
-    source = numeric.module_source(loss, activation, backend)
+    source = codegen.module_source(loss, activation, backend)
     if output is None:
         click.echo(source, nl=False)
     else:
@@ -499,7 +491,7 @@ def export(loss: str, activation: str, output: Path | None, backend: str, check:
     if check:
         try:
             report = gradcheck.check_gradient(loss, activation)
-        except gradcheck.GradientCheckError as exc:
+        except errors.GradientCheckError as exc:
             click.echo(f"gradient check FAILED: {exc}", err=True)
             sys.exit(1)
         click.echo(
@@ -569,14 +561,36 @@ def slowdown(costs, starts, activation, eta, epochs, x_value, y_value, output, n
 @main.command("verify")
 @click.argument("file", type=click.File("r", encoding="utf-8"))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object: chains, steps, summary.")
-@click.option("--define", "defines", multiple=True, metavar="'NAME=EXPR'",
-              help="A definition, as '% define:' gives it, e.g. 'a=\\sigma(z)' (repeat for several).")
-@click.option("--assume", "assumptions", multiple=True, metavar="'REL'",
-              help="An assumption, e.g. 'i \\neq j' or '0 < a < 1' (repeat for several).")
-@click.option("--timeout", type=click.FloatRange(min=0.1), default=verify_module.DEFAULT_TIMEOUT, show_default=True,
-              metavar="S", help="Seconds each step may take; a step that runs out is undecided.")
-@click.option("--annotate", "annotated", type=click.Path(path_type=Path), default=None, metavar="OUT.tex",
-              help="Also write the input with every step marked, and compile it to OUT.pdf with pdflatex.")
+@click.option(
+    "--define",
+    "defines",
+    multiple=True,
+    metavar="'NAME=EXPR'",
+    help="A definition, as '% define:' gives it, e.g. 'a=\\sigma(z)' (repeat for several).",
+)
+@click.option(
+    "--assume",
+    "assumptions",
+    multiple=True,
+    metavar="'REL'",
+    help="An assumption, e.g. 'i \\neq j' or '0 < a < 1' (repeat for several).",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0.1),
+    default=verify_module.DEFAULT_TIMEOUT,
+    show_default=True,
+    metavar="S",
+    help="Seconds each step may take; a step that runs out is undecided.",
+)
+@click.option(
+    "--annotate",
+    "annotated",
+    type=click.Path(path_type=Path),
+    default=None,
+    metavar="OUT.tex",
+    help="Also write the input with every step marked, and compile it to OUT.pdf with pdflatex.",
+)
 @_user_errors
 def verify_command(file, as_json, defines, assumptions, timeout, annotated) -> None:
     """Check a hand-written derivation in FILE (.tex, or - for standard input) step by step.

@@ -48,3 +48,52 @@ class ProofError(DeriveError, RuntimeError):
 
 class InvalidOption(DeriveError, ValueError):
     """An option that does not apply, or a value out of range (e.g. K = 1)."""
+
+
+class ParseError(DeriveError, ValueError):
+    """A formula derive cannot read; ``position`` is the offset in the text (or None)."""
+
+    def __init__(self, reason: str, position: int | None = None, text: str = "") -> None:
+        self.reason = reason
+        self.position = position
+        self.text = text
+        where = f" at position {position}" if position is not None else ""
+        super().__init__(f"{reason}{where}")
+
+    def pointer(self) -> str:
+        """The text with a caret under the position, for terminals."""
+        if self.position is None or not self.text:
+            return self.text
+        return f"{self.text}\n{' ' * self.position}^"
+
+
+class BackendMissing(ParseError):
+    """Neither LaTeX backend can be imported."""
+
+
+class DirectiveError(DeriveError, ValueError):
+    """A ``define``/``assume`` directive (or option) that cannot be read."""
+
+
+class GradientCheckError(DeriveError, AssertionError):
+    """The exported gradient disagrees with finite differences or with mpmath."""
+
+
+class Unwritable(DeriveError, OSError):
+    """The output path cannot be written."""
+
+
+class PdfLatexMissing(DeriveError, RuntimeError):
+    """pdflatex is not installed."""
+
+
+class LatexError(DeriveError, RuntimeError):
+    """pdflatex stopped on an error; the message holds the log's first error line."""
+
+
+class Timeout(Exception):
+    """The call did not finish within its time limit (the child was killed)."""
+
+
+class WorkerError(Exception):
+    """The call raised inside the child, or the child died; the message says how."""

@@ -2,7 +2,7 @@
 
 Each file is written to a temporary file in the same folder and renamed over
 the target, so a reader sees the old file or the new one, never a mix.  A
-folder or file that cannot be written raises :class:`Unwritable`.
+folder or file that cannot be written raises :class:`errors.Unwritable`.
 """
 
 from __future__ import annotations
@@ -12,10 +12,6 @@ import tempfile
 from pathlib import Path
 
 from derive import errors
-
-
-class Unwritable(errors.DeriveError, OSError):
-    """The output path cannot be written."""
 
 
 def write_text(path: Path, content: str) -> Path:
@@ -28,7 +24,7 @@ def write_bytes(path: Path, content: bytes) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     except OSError as exc:
-        raise Unwritable(f"cannot write {path}: {exc.strerror or exc}") from exc
+        raise errors.Unwritable(f"cannot write {path}: {exc.strerror or exc}") from exc
     try:
         with os.fdopen(handle, "wb") as out:
             out.write(content)
@@ -36,5 +32,5 @@ def write_bytes(path: Path, content: bytes) -> Path:
         os.replace(temporary, path)
     except OSError as exc:
         Path(temporary).unlink(missing_ok=True)
-        raise Unwritable(f"cannot write {path}: {exc.strerror or exc}") from exc
+        raise errors.Unwritable(f"cannot write {path}: {exc.strerror or exc}") from exc
     return path

@@ -13,7 +13,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from derive import backprop, catalog, compile, derivation, files, render, shift, slowdown
+from derive import _version, catalog, files, slowdown
+from derive.derivations import backprop, pairs, shift
+from derive.render import compile, latex
 
 Task = tuple[str, Callable[[], object]]
 
@@ -26,22 +28,22 @@ FIGURE_CAPTION = (
 )
 
 
-def documents(style: render.Notation) -> dict[str, render.Document]:
+def documents(style: latex.Notation) -> dict[str, latex.Document]:
     """The document of every valid pair, named <loss>_<activation>, with the cancellation table."""
-    derivations = [derivation.derive(loss, act) for loss, act in catalog.pairs(valid=True)]
-    table = render.table_rows(derivations, style)
-    figure = render.Figure("slowdown.pdf", FIGURE_CAPTION)
+    derivations = [pairs.derive(loss, act) for loss, act in catalog.pairs(valid=True)]
+    table = latex.table_rows(derivations, style)
+    figure = latex.Figure("slowdown.pdf", FIGURE_CAPTION)
     return {
-        f"{d.loss}_{d.activation}": render.derivation_document(
+        f"{d.loss}_{d.activation}": latex.derivation_document(
             d, style, table, [figure] if (d.loss, d.activation) in WITH_FIGURE else []
         )
         for d in derivations
     }
 
 
-def tasks(out_dir: Path, style: render.Notation | None = None) -> list[Task]:
+def tasks(out_dir: Path, style: latex.Notation | None = None) -> list[Task]:
     """The gallery as (label, action) pairs, so a caller can show progress; the figure comes first."""
-    style = style or render.Notation()
+    style = style or latex.Notation()
     runs = slowdown.experiment()
     out: list[Task] = [("slowdown", lambda: slowdown.plot(runs, out_dir / "slowdown", 1.0, 0.0, 0.15))]
     for name, doc in documents(style).items():
@@ -49,12 +51,12 @@ def tasks(out_dir: Path, style: render.Notation | None = None) -> list[Task]:
     standalone = {"shift_invariance": shift.shift_invariance, "backprop": _backprop}
     for name, build_traces in standalone.items():
         out.append((name, _trace_writer(out_dir / name, build_traces, style)))
-    derivations = [derivation.derive(loss, act) for loss, act in catalog.pairs(valid=True)]  # cached: no rework
+    derivations = [pairs.derive(loss, act) for loss, act in catalog.pairs(valid=True)]  # cached: no rework
     out.append(("README.md", lambda: files.write_text(out_dir / "README.md", index(derivations, style, runs))))
     return out
 
 
-def build(out_dir: Path, style: render.Notation | None = None) -> Iterator[str]:
+def build(out_dir: Path, style: latex.Notation | None = None) -> Iterator[str]:
     """Write the whole gallery, yielding each label as it is done."""
     for label, action in tasks(Path(out_dir), style):
         action()
@@ -65,36 +67,35 @@ def _backprop():
     return backprop.four_equations(), backprop.worked_network()
 
 
-def _writer(stem: Path, doc: render.Document, style: render.Notation) -> Callable[[], None]:
+def _writer(stem: Path, doc: latex.Document, style: latex.Notation) -> Callable[[], None]:
     return lambda: _write_document(stem, doc, style)
 
 
-def _trace_writer(stem: Path, build_traces, style: render.Notation) -> Callable[[], None]:
+def _trace_writer(stem: Path, build_traces, style: latex.Notation) -> Callable[[], None]:
     def write() -> None:
         traces = build_traces()
         traces = traces if isinstance(traces, tuple) else (traces,)
-        sections = [render.trace_section(t, style) for t in traces]
-        _write_document(stem, render.Document(render.text(traces[0].title.capitalize()), sections), style)
+        sections = [latex.trace_section(t, style) for t in traces]
+        _write_document(stem, latex.Document(latex.text(traces[0].title.capitalize()), sections), style)
 
     return write
 
 
-def _write_document(stem: Path, doc: render.Document, style: render.Notation) -> None:
+def _write_document(stem: Path, doc: latex.Document, style: latex.Notation) -> None:
     """stem.fragment.tex, stem.tex (the article) and stem.pdf (the article compiled)."""
-    files.write_text(stem.parent / f"{stem.name}.fragment.tex", render.render(doc, "fragment", style))
-    article = render.render(doc, "article", style)
+    files.write_text(stem.parent / f"{stem.name}.fragment.tex", latex.render(doc, "fragment", style))
+    article = latex.render(doc, "article", style)
     files.write_text(stem.parent / f"{stem.name}.tex", article)
     compile.pdf(article, stem.parent / f"{stem.name}.pdf")
 
 
-def index(derivations, style: render.Notation, runs=()) -> str:
+def index(derivations, style: latex.Notation, runs=()) -> str:
     """outputs/README.md: links to every file, and the cancellation table."""
-    from derive import __version__
 
     lines = [
         "# derive gallery",
         "",
-        f"Written by `derive gallery` (derive {__version__}); every step of every derivation was proven equal",
+        f"Written by `derive gallery` (derive {_version.__version__}); every step of every derivation was proven equal",
         "to the step before it. Each `.fragment.tex` is an `align*` block for `\\input{}` (needs only amsmath);",
         "each `.tex` is the whole article (with the cancellation table) and `.pdf` that article compiled.",
         "",
@@ -103,7 +104,7 @@ def index(derivations, style: render.Notation, runs=()) -> str:
     ]
     for d in derivations:
         name = f"{d.loss}_{d.activation}"
-        delta = render.tex(d.delta, style)
+        delta = latex.tex(d.delta, style)
         lines.append(
             f"| {d.loss} | {d.activation} | ${delta}$ | {'yes' if d.cancels else 'no'} | "
             f"{'yes' if d.saturates else 'no'} | [fragment]({name}.fragment.tex), [article]({name}.tex), "

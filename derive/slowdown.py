@@ -18,7 +18,10 @@ from pathlib import Path
 import numpy as np
 import sympy as sp
 
-from derive import catalog, derivation, errors, notation, numeric
+from derive import catalog, errors, files
+from derive.derivations import pairs
+from derive.engine import notation
+from derive.export import codegen
 
 DEFAULT_COSTS = ("quadratic", "bce")
 DEFAULT_STARTS = ((0.6, 0.9), (2.0, 2.0))  # the book's
@@ -63,14 +66,14 @@ def train(
     epochs: int = 300,
 ) -> Run:
     """Gradient descent on one neuron with derive's exported gradient; records a and C per epoch."""
-    d = derivation.derive(cost, activation)
+    d = pairs.derive(cost, activation)
     if catalog.activation(d.activation).vector:
         raise errors.InvalidOption("slowdown trains one neuron: choose an activation with one output, not softmax")
     if d.grad_w != notation.x_j * d.delta or d.grad_b != d.delta:  # the chain rule the loop below uses
         raise errors.ProofError(f"{d.loss} ∘ {d.activation}: unexpected gradient form")
     if epochs < 1 or eta <= 0:
         raise errors.InvalidOption("epochs must be >= 1 and eta > 0")
-    loss_fn, grad_fn = numeric.functions(d.loss, d.activation)
+    loss_fn, grad_fn = codegen.functions(d.loss, d.activation)
     output = sp.lambdify(notation.z, catalog.activation(d.activation)(notation.z), "numpy")
     w, b = start
     target = np.array([y], dtype=float)
@@ -132,8 +135,6 @@ def plot(runs: Sequence[Run], stem, x: float, y: float, eta: float) -> list:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-
-    from derive import files  # noqa: I001 - output files only when plotting
 
     starts = list(dict.fromkeys(r.start for r in runs))
     fig, axes = plt.subplots(2, len(starts), figsize=(4.2 * len(starts), 6), sharex=True, squeeze=False)

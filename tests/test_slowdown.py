@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from derive import cli, errors, numeric, slowdown
+from derive import cli, errors, slowdown
+from derive.export import codegen
 
 
 def test_the_books_behaviour():
@@ -24,7 +25,7 @@ def test_the_books_behaviour():
 
 def test_the_gradient_is_derives_export():
     """One step by hand from the exported δ: w ← w − η x δ, b ← b − η δ."""
-    _, grad = numeric.functions("quadratic", "sigmoid")
+    _, grad = codegen.functions("quadratic", "sigmoid")
     x, w, b, eta = 1.0, 2.0, 2.0, 0.15
     delta = grad(np.array([w * x + b]), np.array([0.0]), "sum")[0]
     run = slowdown.train("quadratic", "sigmoid", (w, b), epochs=1)
@@ -51,7 +52,11 @@ def test_cli_json_and_table(tmp_path):
     assert result.exit_code == 0
     data = json.loads(result.stdout)
     assert [(r["cost"], r["start"]["w"], r["start"]["b"]) for r in data] == [
-        ("quadratic", 0.6, 0.9), ("bce", 0.6, 0.9), ("quadratic", 2.0, 2.0), ("bce", 2.0, 2.0)]
+        ("quadratic", 0.6, 0.9),
+        ("bce", 0.6, 0.9),
+        ("quadratic", 2.0, 2.0),
+        ("bce", 2.0, 2.0),
+    ]
     assert (tmp_path / "fig.png").read_bytes().startswith(b"\x89PNG")
     assert (tmp_path / "fig.pdf").read_bytes().startswith(b"%PDF")
     table = runner.invoke(cli.main, ["slowdown", "--no-plot"]).stdout
@@ -59,9 +64,28 @@ def test_cli_json_and_table(tmp_path):
 
 
 def test_cli_options():
-    result = CliRunner().invoke(cli.main, ["slowdown", "--no-plot", "--json", "--cost", "quadratic", "--start",
-                                           "1,1", "--eta", "0.5", "--epochs", "10", "--x", "2", "--y", "1",
-                                           "--activation", "tanh"])
+    result = CliRunner().invoke(
+        cli.main,
+        [
+            "slowdown",
+            "--no-plot",
+            "--json",
+            "--cost",
+            "quadratic",
+            "--start",
+            "1,1",
+            "--eta",
+            "0.5",
+            "--epochs",
+            "10",
+            "--x",
+            "2",
+            "--y",
+            "1",
+            "--activation",
+            "tanh",
+        ],
+    )
     assert result.exit_code == 0
     (run,) = json.loads(result.stdout)
     assert run["activation"] == "tanh" and run["initial_output"] == pytest.approx(np.tanh(3.0))

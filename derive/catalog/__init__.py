@@ -1,4 +1,4 @@
-"""The catalog: activations and losses by name (DESIGN.md's catalog names).
+"""The catalog: activations and losses by name (the catalog names of the README).
 
 >>> from derive import catalog
 >>> catalog.activation("sigmoid")

@@ -1,0 +1,190 @@
+"""Tokens and a bracket tree of one LaTeX formula (no meaning yet).
+
+``tree(text)`` turns ``\\frac{a}{1-\\sigma(z)}`` into a list of nodes:
+:class:`Tok` (a command, a letter, a number or an operator character) and
+:class:`Group` (``{…}``, ``(…)``, ``[…]``, ``\\left( … \\right)``), each with
+its position in the text so errors can point at it.  Layout that carries no
+meaning (spacing macros, ``\\left``/``\\right``, ``\\big``, ``\\displaystyle``,
+``\\limits``) is dropped here; :mod:`derive.parse.dialect` gives the rest its meaning.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from derive import errors
+
+
+@dataclass(frozen=True)
+class Tok:
+    kind: str  # "cmd", "letter", "number", "op", "space"
+    text: str
+    pos: int
+
+    def is_cmd(self, *names: str) -> bool:
+        return self.kind == "cmd" and self.text in names
+
+
+@dataclass
+class Group:
+    open: str  # "{", "(", "[", or "env:NAME" for \begin{NAME} … \end{NAME}
+    children: list = field(default_factory=list)
+    pos: int = 0
+    end: int = 0  # offset just after the closing bracket
+
+    @property
+    def braces(self) -> bool:
+        return self.open == "{"
+
+
+#: Commands that only lay out the formula.
+SPACING = {
+    r"\,",
+    r"\;",
+    r"\!",
+    r"\:",
+    r"\ ",
+    r"\>",
+    r"\displaystyle",
+    r"\textstyle",
+    r"\scriptstyle",
+    r"\limits",
+    r"\nolimits",
+    r"\nonumber",
+    r"\notag",
+    r"\left.",
+    r"\right.",
+    r"\middle",
+}
+#: Separators kept as tokens: they can mark a condition (``\quad (i = j)``).
+SEPARATORS = {r"\quad", r"\qquad", "~", r"\hspace", r"\hfill"}
+_SIZES = re.compile(r"\\(?:left|right|[bB]ig{1,2}[lrm]?)(?![a-zA-Z])")
+_TOKEN = re.compile(
+    r"(?P<cmd>\\(?:[a-zA-Z]+|.))"
+    r"|(?P<number>\d+(?:\.\d+)?|\.\d+)"
+    r"|(?P<letter>[a-zA-Z])"
+    r"|(?P<space>\s+)"
+    r"|(?P<op>[^\s])"
+)
+_OPEN = {"{": "}", "(": ")", "[": "]"}
+_CLOSE = {v: k for k, v in _OPEN.items()}
+
+
+def tokens(text: str) -> list[Tok]:
+    """The tokens of ``text``; sizing commands are removed, spacing becomes a space."""
+    out: list[Tok] = []
+    # \left. and \right. are invisible delimiters: blank them, keeping positions.
+    text = re.sub(r"\\(?:left|right)\.", lambda m: " " * len(m.group()), text)
+    for match in _TOKEN.finditer(text):
+        kind = match.lastgroup
+        value = match.group()
+        if kind == "cmd":
+            if _SIZES.fullmatch(value):
+                continue
+            if value in (r"\{", r"\}"):
+                raise errors.ParseError(r"set braces \{ \} are not supported", match.start(), text)
+            if value in SPACING:
+                kind, value = "space", " "
+            elif value == r"\hspace":
+                kind = "space"
+        out.append(Tok(kind, value, match.start()))
+    return out
+
+
+def tree(text: str) -> list:
+    """The bracket tree of ``text``: nested :class:`Group` nodes and :class:`Tok` leaves."""
+    stack: list[Group] = [Group("", [], 0)]
+    previous: Tok | None = None
+    toks = tokens(text)
+    skip = 0
+    for index, tok in enumerate(toks):
+        if skip:
+            skip -= 1
+            continue
+        if tok.kind == "cmd" and tok.text in (r"\begin", r"\end"):
+            name, skip = _environment_name(toks, index, text)
+            if tok.text == r"\begin":
+                group = Group(f"env:{name}", [], tok.pos)
+                stack[-1].children.append(group)
+                stack.append(group)
+            else:
+                if stack[-1].open != f"env:{name}":
+                    raise errors.ParseError(f"\\end{{{name}}} does not close {_describe(stack[-1])}", tok.pos, text)
+                stack[-1].end = toks[index + skip].pos + 1
+                stack.pop()
+        elif tok.kind == "op" and tok.text in _OPEN:
+            group = Group(tok.text, [], tok.pos)
+            stack[-1].children.append(group)
+            stack.append(group)
+        elif tok.kind == "op" and tok.text in _CLOSE:
+            if len(stack) == 1 or _OPEN.get(stack[-1].open) != tok.text:
+                raise errors.ParseError(f"unbalanced '{tok.text}' inside {_describe(stack[-1])}", tok.pos, text)
+            stack[-1].end = tok.pos + 1
+            stack.pop()
+        elif tok.kind == "space":
+            if previous is not None and previous.kind != "space":
+                stack[-1].children.append(tok)
+        else:
+            stack[-1].children.append(tok)
+        previous = tok
+    if len(stack) > 1:
+        raise errors.ParseError(f"{_describe(stack[-1])} is never closed", stack[-1].pos, text)
+    return stack[0].children
+
+
+def _describe(group: Group) -> str:
+    if not group.open:
+        return "the formula"
+    if group.open.startswith("env:"):
+        return f"\\begin{{{group.open[4:]}}}"
+    return f"'{group.open}'"
+
+
+def _environment_name(toks: list[Tok], index: int, text: str) -> tuple[str, int]:
+    """The NAME of \\begin{NAME} at ``index`` and how many tokens it spans."""
+    k = index + 1
+    while k < len(toks) and toks[k].kind == "space":
+        k += 1
+    if k >= len(toks) or toks[k].text != "{":
+        raise errors.ParseError(f"{toks[index].text} needs an environment name in braces", toks[index].pos, text)
+    name = []
+    k += 1
+    while k < len(toks) and toks[k].text != "}":
+        name.append(toks[k].text)
+        k += 1
+    if k >= len(toks):
+        raise errors.ParseError(f"{toks[index].text}{{ is never closed", toks[index].pos, text)
+    return "".join(name).strip(), k - index
+
+
+def strip_spaces(nodes: list) -> list:
+    """``nodes`` without space tokens (separators like ``\\quad`` are kept)."""
+    return [node for node in nodes if not (isinstance(node, Tok) and node.kind == "space")]
+
+
+def end(node) -> int:
+    """The offset in the text just after ``node``."""
+    return node.end if isinstance(node, Group) else node.pos + len(node.text)
+
+
+def source(text: str, nodes: list) -> str:
+    """The original text that ``nodes`` (consecutive siblings) were read from."""
+    if not nodes:
+        return ""
+    return text[nodes[0].pos : end(nodes[-1])].strip()
+
+
+def text_of(nodes: list) -> str:
+    """A readable reconstruction of ``nodes`` (for names in \\text{…} and messages)."""
+    parts = []
+    for node in nodes:
+        if isinstance(node, Group):
+            inner = text_of(node.children)
+            if node.open.startswith("env:"):
+                parts.append(f"\\begin{{{node.open[4:]}}}{inner}\\end{{{node.open[4:]}}}")
+            else:
+                parts.append(f"{node.open}{inner}{_OPEN[node.open]}")
+        else:
+            parts.append(node.text)
+    return "".join(parts)

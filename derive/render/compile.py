@@ -1,0 +1,77 @@
+"""Compile LaTeX with the real pdflatex, and report its errors in one line.
+
+``pdf(source, target)`` runs pdflatex twice (so references settle) in a
+temporary folder, with ``-halt-on-error`` and ``SOURCE_DATE_EPOCH`` fixed, so
+the same source gives the same PDF bytes.  A failed
+compile raises :class:`errors.LatexError` with the log's first error line; a missing
+pdflatex raises :class:`errors.PdfLatexMissing`.  Both are user-facing DeriveErrors.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from derive import errors, files
+
+#: Fixed date for reproducible PDFs (pdfTeX reads SOURCE_DATE_EPOCH).
+EPOCH = "0"
+
+
+def pdflatex() -> str:
+    """The pdflatex program, or errors.PdfLatexMissing naming the packages that provide it."""
+    found = shutil.which("pdflatex")
+    if found is None:
+        raise errors.PdfLatexMissing(
+            "pdflatex not found: install TeX Live (Debian: apt-get install texlive-latex-base "
+            "texlive-latex-recommended) or leave out --pdf"
+        )
+    return found
+
+
+def first_error(log: str) -> str:
+    """The first '! ...' line of a LaTeX log, with the line number that follows it."""
+    lines = log.splitlines()
+    for number, line in enumerate(lines):
+        if line.startswith("!"):
+            where = next((ln.strip() for ln in lines[number + 1 : number + 6] if ln.startswith("l.")), "")
+            return f"{line[1:].strip()} ({where})" if where else line[1:].strip()
+    return "pdflatex failed without an error line; see its log"
+
+
+def pdf(source: str, target: Path, runs: int = 2, resources: Path | None = None) -> Path:
+    """Compile the LaTeX ``source`` to ``target`` (a .pdf), written atomically.
+
+    ``resources`` is the folder that relative paths in the source (figures) are
+    found in; by default the target's folder.
+    """
+    program = pdflatex()
+    target = Path(target)
+    env = {
+        **os.environ,
+        "SOURCE_DATE_EPOCH": EPOCH,
+        "FORCE_SOURCE_DATE": "1",
+        "TEXINPUTS": f"{(resources or target.parent).resolve()}{os.pathsep}",
+    }
+    with tempfile.TemporaryDirectory(prefix="derive-latex-") as tmp:
+        tex_path = Path(tmp) / "derivation.tex"
+        tex_path.write_text(source, encoding="utf-8")
+        for _ in range(runs):
+            result = subprocess.run(
+                [program, "-interaction=nonstopmode", "-halt-on-error", tex_path.name],
+                cwd=tmp,
+                env=env,
+                capture_output=True,
+                text=True,
+                errors="replace",
+                check=False,
+            )
+            log_path = tex_path.with_suffix(".log")
+            log = log_path.read_text(errors="replace") if log_path.exists() else result.stdout
+            if result.returncode != 0 or "Undefined control sequence" in log:
+                raise errors.LatexError(f"{target.with_suffix('.tex').name}: LaTeX error: {first_error(log)}")
+        files.write_bytes(target, tex_path.with_suffix(".pdf").read_bytes())
+    return target

@@ -1,0 +1,108 @@
+"""Write a checked derivation back as LaTeX, each step marked.
+
+Every row that holds a step gets ``\\checkmark`` in green (equal), ``\\times`` in
+red (not equal), ``?`` in orange (undecided) or ``!`` (parse error) at its end,
+inside the math; after each display, a red margin note gives the counterexample
+of each wrong step.  A fragment (no ``\\documentclass``) is wrapped in a small
+article; a whole document gets ``xcolor`` and ``amssymb`` added to its preamble.
+"""
+
+from __future__ import annotations
+
+import re
+
+from derive.render import latex
+from derive.verification import document, verify
+
+COLORS = {
+    "equal": "green!50!black",
+    "not_equal": "red!80!black",
+    "undecided": "orange!90!black",
+    "parse_error": "red!80!black",
+}
+MARKS = {"equal": r"\checkmark", "not_equal": r"\times", "undecided": "?", "parse_error": "!"}
+PACKAGES = r"\usepackage{amsmath,amssymb}\usepackage[dvipsnames]{xcolor}"
+WRAPPER = (
+    "\\documentclass[11pt]{article}\n\\usepackage[T1]{fontenc}\n" + PACKAGES + "\n"
+    "\\usepackage[margin=2cm,right=6cm,marginparwidth=4.6cm]{geometry}\n"
+    "\\pdftrailerid{}\n\\pdfsuppressptexinfo=-1\n\\begin{document}\n%s\n\\end{document}\n"
+)
+
+
+def _note(step: verify.StepResult) -> str:
+    """The margin note of a wrong step: where it fails, and both sides' values."""
+    parts = [f"line {step.line}: "]
+    if step.counterexample:
+        point = ", ".join(f"${_math_name(k)} = {_value(v)}$" for k, v in step.counterexample["point"].items())
+        parts.append(
+            f"at {point}: left ${_value(step.counterexample['lhs'])}$, right ${_value(step.counterexample['rhs'])}$."
+        )
+    elif step.message:
+        parts.append(latex.text(step.message))
+    if step.hint:
+        parts.append(" " + latex.text(step.hint))
+    return "".join(parts)
+
+
+def _math_name(name: str) -> str:
+    base, _, index = name.partition("_")
+    base = "\\" + base if base in ("delta", "sigma", "theta", "epsilon", "lambda", "alpha", "beta") else base
+    return f"{base}_{{{index.strip('{}')}}}" if index else base
+
+
+def _value(number: float | int) -> str:
+    return str(number) if isinstance(number, int) else f"{number:.6g}".replace("e", r"\mathrm{e}")
+
+
+def annotate(text: str, report: verify.Report) -> str:
+    """The document ``text`` with the verdicts of ``report`` marked on its rows."""
+    shift = 0
+    found = document.displays(text)
+    if found and found[0][0] == "text":  # bare math: make it a display
+        text, shift = "\\begin{align*}\n" + text.strip() + "\n\\end{align*}", 1
+    by_line: dict[int, list[verify.StepResult]] = {}
+    for step in report.steps:
+        by_line.setdefault(step.line + shift, []).append(step)
+    inserts: list[tuple[int, str]] = []
+    notes_after: dict[int, list[str]] = {}
+    rows = document.rows(text)
+    block_end = {block: (env, end) for block, (env, _start, end, _) in enumerate(document.displays(text))}
+    for row in rows:
+        steps = by_line.pop(row.line, [])
+        if not steps:
+            continue
+        marks = r"\;".join(rf"\textcolor{{{COLORS[s.verdict]}}}{{{MARKS[s.verdict]}}}" for s in steps)
+        inserts.append((_row_end(text, row), rf"\qquad {marks}"))
+        for s in steps:
+            if s.verdict != "equal":
+                notes_after.setdefault(row.block, []).append(rf"\textcolor{{{COLORS[s.verdict]}}}{{{_note(s)}}}")
+    for block, notes in notes_after.items():
+        env, end = block_end[block]
+        closing = _closing(text, env, end)
+        inserts.append((closing, "\n" + "".join(rf"\leavevmode\marginpar{{\footnotesize {n}}}" for n in notes) + "\n"))
+    out = text
+    for position, insert in sorted(inserts, reverse=True):
+        out = out[:position] + insert + out[position:]
+    if "\\documentclass" in out:
+        return re.sub(
+            r"(\\documentclass(?:\[[^\]]*\])?\{[^}]*\})", lambda m: m.group(1) + "\n" + PACKAGES, out, count=1
+        )
+    return WRAPPER % out
+
+
+def _row_end(text: str, row: document.SourceRow) -> int:
+    """Where to put a row's mark: before its note column, else at the end of its math."""
+    segment = text[row.start : row.end]
+    note = segment.find("&&")
+    end = row.start + note if note >= 0 else row.end
+    while end > row.start and text[end - 1].isspace():
+        end -= 1
+    return end
+
+
+def _closing(text: str, env: str, body_end: int) -> int:
+    """The offset just after the display that ends at ``body_end``."""
+    if env == "text":
+        return body_end
+    closer = {"[": r"\]", "$$": "$$"}.get(env, f"\\end{{{env}}}")
+    return body_end + len(closer)

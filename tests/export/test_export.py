@@ -1,0 +1,268 @@
+"""Exported NumPy functions: stability sweep, mpmath reference, finite differences, float32, standalone module.
+
+Values only; speed and memory are measured in benchmarks/bench_numeric.py.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from derive import catalog, cli
+from derive.derivations import pairs
+from derive.export import codegen, gradcheck, stable
+
+SCALAR_PAIRS = [p for p in catalog.pairs(valid=True) if p[1] != "softmax"]
+ZS = np.concatenate([-np.logspace(-4, 4, 61)[::-1], [0.0], np.logspace(-4, 4, 61)])
+#: Where the true value itself leaves the float range (e^z, e^{2z}): inf beyond is the right answer.
+OVERFLOWS = {
+    ("quadratic", "exp"): {np.float64: 354.0, np.float32: 44.0},
+    ("poisson", "exp"): {np.float64: 709.0, np.float32: 88.0},
+}
+
+
+@pytest.mark.parametrize(("loss", "act"), SCALAR_PAIRS)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_no_inf_or_nan_on_the_sweep(loss, act, dtype):
+    f_loss, f_grad = codegen.to_numpy(pairs.derive(loss, act))
+    for target in (0.0, 1.0):
+        z = ZS.astype(dtype)
+        y = np.full_like(z, target)
+        with np.errstate(over="ignore"):
+            values = (f_loss(z, y, "none"), f_grad(z, y, "none"))
+        for v in values:
+            assert v.dtype == dtype
+            assert not np.isnan(v).any()
+            finite = np.isfinite(v)
+            if (loss, act) in OVERFLOWS:
+                assert finite[z < OVERFLOWS[loss, act][dtype]].all()
+            else:
+                assert finite.all(), (loss, act, z[~finite])
+
+
+@pytest.mark.parametrize(("loss", "act"), catalog.pairs(valid=True))
+def test_gradient_check_mpmath_and_finite_differences(loss, act):
+    report = gradcheck.check_gradient(loss, act)
+    assert report["max_rel_error_mpmath"] <= 1e-12
+    assert report["max_error_finite_differences"] <= 1e-6
+
+
+def test_quadratic_softmax_matches_the_direct_formula():
+    """The regrouped label form equals a_j (a_j − y_j) − a_j Σ_i a_i (a_i − y_i) on ordinary logits."""
+    rng = np.random.default_rng(9)
+    z = rng.normal(size=(50, 7)) * 2
+    labels = rng.integers(0, 7, size=50)
+    f_loss, f_grad = codegen.to_numpy(pairs.derive("quadratic", "softmax"))
+    a = np.exp(z - z.max(axis=1, keepdims=True))
+    a /= a.sum(axis=1, keepdims=True)
+    r = a - np.eye(7)[labels]
+    direct = a * r - a * (a * r).sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(f_grad(z, labels, "none"), direct, rtol=1e-10, atol=1e-15)
+    np.testing.assert_allclose(f_grad(z, np.eye(7)[labels], "none"), direct, rtol=1e-10, atol=1e-15)
+    np.testing.assert_allclose(f_loss(z, labels, "none"), 0.5 * (r * r).sum(axis=1), rtol=1e-12)
+
+
+def test_float32_matches_float64():
+    f_loss, f_grad = codegen.to_numpy(pairs.derive("bce", "sigmoid"))
+    z = np.linspace(-50, 50, 1001)
+    y = (z > 3).astype(float)
+    g64, g32 = f_grad(z, y, "none"), f_grad(z.astype(np.float32), y.astype(np.float32), "none")
+    assert g32.dtype == np.float32
+    np.testing.assert_allclose(g32, g64, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_reductions(reduction):
+    f_loss, f_grad = codegen.to_numpy(pairs.derive("bce", "sigmoid"))
+    z, y = np.array([-2.0, 0.5, 3.0]), np.array([0.0, 1.0, 1.0])
+    per_sample = f_loss(z, y, "none")
+    expected = {"mean": per_sample.mean(), "sum": per_sample.sum(), "none": per_sample}[reduction]
+    np.testing.assert_allclose(f_loss(z, y, reduction), expected)
+    scale = {"mean": 1 / 3, "sum": 1.0, "none": 1.0}[reduction]
+    np.testing.assert_allclose(f_grad(z, y, reduction), f_grad(z, y, "none") * scale)
+
+
+def test_softmax_cross_entropy_matches_the_reference_loop():
+    """grad = softmax(z); grad[range(N), labels] -= 1; grad /= N for mean cross-entropy."""
+    rng = np.random.default_rng(5)
+    z = rng.normal(size=(64, 10)) * 3
+    labels = rng.integers(0, 10, size=64)
+    f_loss, f_grad = codegen.to_numpy(pairs.derive("cross_entropy", "softmax"))
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    reference = e / e.sum(axis=1, keepdims=True)
+    loss_ref = -np.log(reference[np.arange(64), labels]).mean()
+    reference[np.arange(64), labels] -= 1
+    reference /= 64
+    np.testing.assert_allclose(f_grad(z, labels), reference, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(f_loss(z, labels), loss_ref, rtol=1e-12)
+    onehot = np.eye(10)[labels]
+    np.testing.assert_allclose(f_grad(z, onehot), reference, rtol=1e-9, atol=1e-15)
+
+
+def test_softmax_is_stable_for_huge_logits():
+    f_loss, f_grad = codegen.to_numpy(pairs.derive("cross_entropy", "softmax"))
+    z = np.array([[1e4, -1e4, 0.0], [800.0, 799.0, -800.0]])
+    labels = np.array([1, 0])
+    loss, grad = f_loss(z, labels, "none"), f_grad(z, labels, "none")
+    assert np.isfinite(loss).all() and np.isfinite(grad).all()
+    np.testing.assert_allclose(loss, [2e4, np.log1p(np.exp(-1.0))], rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((np.zeros((2, 3)), np.array([0, 3])), "labels y must lie in 0..2"),
+        ((np.zeros((2, 3)), np.array([0, 1, 2])), "labels y must have shape (2,)"),
+        ((np.zeros(3), np.array([0, 1, 2])), "z must have shape (N, K)"),
+        ((np.array([[np.nan, 0.0]]), np.array([0])), "z contains NaN"),
+        ((np.zeros((2, 3)), np.zeros((2, 2))), "y must be integer labels"),
+    ],
+)
+def test_softmax_bad_input(args, message):
+    f_loss, _ = codegen.to_numpy(pairs.derive("cross_entropy", "softmax"))
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)").replace(".", r"\.")):
+        f_loss(*args)
+
+
+@pytest.mark.parametrize(
+    ("z", "y", "reduction", "message"),
+    [
+        (np.zeros(3), np.zeros(2), "mean", "y must have the shape of z"),
+        (np.zeros((3, 1)), np.zeros((3, 1)), "mean", "z must have shape (N,)"),
+        (np.array([0.0, np.nan]), np.zeros(2), "mean", "z contains NaN"),
+        (np.zeros(2), np.array([0.0, 2.0]), "mean", "y must lie in [0, 1]"),
+        (np.zeros(2), np.zeros(2), "average", "reduction must be one of"),
+    ],
+)
+def test_scalar_bad_input(z, y, reduction, message):
+    f_loss, _ = codegen.to_numpy(pairs.derive("bce", "sigmoid"))
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[")):
+        f_loss(z, y, reduction)
+
+
+@pytest.mark.parametrize(("loss", "act"), [("bce", "sigmoid"), ("cross_entropy", "softmax"), ("quadratic", "tanh")])
+def test_generated_module_runs_without_derive_or_sympy(loss, act, tmp_path):
+    path = tmp_path / "exported.py"
+    result = CliRunner().invoke(cli.main, ["export", loss, act, "-o", str(path)])
+    assert result.exit_code == 0
+    subprocess.run([sys.executable, "-m", "py_compile", str(path)], check=True)
+    program = textwrap.dedent(f"""
+        import sys, json, runpy
+        sys.modules["derive"] = None   # importing derive or sympy now fails
+        sys.modules["sympy"] = None
+        import numpy as np
+        module = runpy.run_path({str(path)!r})
+        if {act!r} == "softmax":
+            z, y = np.array([[1.0, 2.0, 3.0]]), np.array([2])
+        else:
+            z, y = np.array([-1.0, 0.5]), np.array([0.0, 1.0])
+        print(json.dumps([float(module["loss"](z, y)), np.asarray(module["grad"](z, y)).tolist()]))
+    """)
+    out = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, cwd=tmp_path, check=True)
+    value, gradient = json.loads(out.stdout)
+    f_loss, f_grad = codegen.to_numpy(pairs.derive(loss, act))
+    z, y = (
+        (np.array([[1.0, 2.0, 3.0]]), np.array([2]))
+        if act == "softmax"
+        else (np.array([-1.0, 0.5]), np.array([0.0, 1.0]))
+    )
+    assert value == pytest.approx(float(f_loss(z, y)))
+    np.testing.assert_allclose(gradient, f_grad(z, y))
+
+
+def test_generated_module_passes_a_linter():
+    """pyflakes (a test extra) finds nothing: no undefined or unused names."""
+    import io
+
+    from pyflakes.api import check
+    from pyflakes.reporter import Reporter
+
+    for loss, act in catalog.pairs(valid=True):
+        out, err = io.StringIO(), io.StringIO()
+        assert check(codegen.module_source(loss, act), f"{loss}_{act}.py", Reporter(out, err)) == 0, out.getvalue()
+
+
+def test_every_stable_form_is_proven():
+    for loss, act in SCALAR_PAIRS:
+        forms = stable.stable_forms(loss, act)
+        assert [s.rule for s in forms.trace.steps] == ["naive form", "stable form", "naive form", "stable form"]
+    for loss in ("cross_entropy", "quadratic"):
+        assert stable.softmax_forms(loss).steps[2].rule == "max shift"
+
+
+def test_a_wrong_stable_form_is_rejected():
+    from derive.engine.notation import z
+
+    assert not stable.equal_by_sign(stable.SCALAR[("bce", "sigmoid")][0], stable.SOFTPLUS)  # missing − y z
+    assert not stable.equal_by_sign(1 / (1 + stable.sp.exp(-z)), stable.SIGMOID_C)
+
+
+def test_cli_export_check_and_errors(tmp_path):
+    result = CliRunner().invoke(cli.main, ["export", "bce", "sigmoid", "--check"])
+    assert result.exit_code == 0 and "gradient check passed" in result.stderr
+    assert result.stdout.startswith('"""bce of sigmoid')
+    result = CliRunner().invoke(cli.main, ["export", "bce", "sigmoid", "--backend", "tensorflow"])
+    assert result.exit_code == 2
+    assert result.stderr == "error: unsupported backend 'tensorflow': choose one of numpy, jax\n"
+
+
+# -- the JAX backend (jax is a test extra; CI installs it) ----------------------------------------
+
+
+@pytest.mark.parametrize(("loss", "act"), catalog.pairs(valid=True))
+def test_jax_backend_matches_numpy(loss, act):
+    import jax
+
+    rng = np.random.default_rng(3)
+    x64 = jax.enable_x64 if hasattr(jax, "enable_x64") else __import__("jax.experimental").experimental.enable_x64
+    with x64(True):
+        j_loss, j_grad = codegen.functions(loss, act, "jax")
+        n_loss, n_grad = codegen.functions(loss, act)
+        if act == "softmax":
+            z, labels = rng.normal(size=(8, 5)) * 3, rng.integers(0, 5, size=8)
+            cases = [(z, labels), (z, np.eye(5)[labels])]
+        else:
+            z = rng.normal(size=40) * 5
+            cases = [(z, (rng.random(40) > 0.5).astype(float))]
+        for zz, yy in cases:
+            for reduction in ("mean", "none"):
+                np.testing.assert_allclose(
+                    np.asarray(j_grad(zz, yy, reduction)), n_grad(zz, yy, reduction), rtol=1e-12, atol=1e-300
+                )
+                np.testing.assert_allclose(np.asarray(j_loss(zz, yy, reduction)), n_loss(zz, yy, reduction), rtol=1e-12)
+    namespace: dict = {}
+    exec(codegen.module_source(loss, act, "jax"), namespace)  # noqa: S102
+    assert isinstance(namespace["_grad"], jax.stages.Wrapped) or hasattr(namespace["_grad"], "lower")
+
+
+def test_jax_module_imports_only_jax(tmp_path):
+    path = tmp_path / "bce_jax.py"
+    result = CliRunner().invoke(cli.main, ["export", "bce", "sigmoid", "--backend", "jax", "-o", str(path)])
+    assert result.exit_code == 0
+    source = path.read_text()
+    imports = {line.split()[1] for line in source.splitlines() if line.startswith(("import ", "from "))}
+    assert imports == {"functools", "jax", "jax.numpy"}
+    program = textwrap.dedent(f"""
+        import sys, runpy
+        sys.modules["derive"] = None
+        sys.modules["sympy"] = None
+        module = runpy.run_path({str(path)!r})
+        print(float(module["loss"]([0.0, 1.0], [1.0, 0.0])))
+    """)
+    out = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=True)
+    assert float(out.stdout) == pytest.approx(np.log(2) / 2 + np.log1p(np.exp(1.0)) / 2, rel=1e-6)
+
+
+def test_jax_bad_input():
+    j_loss, _ = codegen.functions("cross_entropy", "softmax", "jax")
+    with pytest.raises(ValueError, match="labels y must lie in 0..2"):
+        j_loss(np.zeros((2, 3)), np.array([0, 3]))
+    j_loss, _ = codegen.functions("bce", "sigmoid", "jax")
+    with pytest.raises(ValueError, match="y must lie in"):
+        j_loss(np.zeros(2), np.array([0.0, 2.0]))
