@@ -18,7 +18,8 @@ import time
 
 from sympy.core.cache import clear_cache
 
-from derive import catalog, cli
+from derive import catalog
+from derive.commands import derivations as derivation_commands
 from derive.derivations import matching, pairs
 
 REPEATS = 5
@@ -41,7 +42,7 @@ def cold(func, *args) -> float:
 
 
 def table_seconds() -> float:
-    return cold(lambda: [cli._table_row(loss, act) for loss, act in catalog.pairs()])
+    return cold(lambda: [derivation_commands.table_row(loss, act) for loss, act in catalog.pairs()])
 
 
 def row(label: str, seconds: float, target: float) -> None:
@@ -51,7 +52,7 @@ def row(label: str, seconds: float, target: float) -> None:
 def main() -> None:
     print(f"{'what':<34} {'measured':>10}   {'target':>14}   {'ratio':>7}")
     row("import derive (fresh process)", fresh_import_seconds("derive"), 1.0)
-    row("import derive.derivations.pairs (+SymPy)", fresh_import_seconds("derive.derivation"), 1.0)
+    row("import derive.derivations.pairs (+SymPy)", fresh_import_seconds("derive.derivations.pairs"), 1.0)
     cold(pairs.derive, "bce", "sigmoid")  # warm the interpreter, not the caches
     worst = 0.0
     for loss, act in catalog.pairs(valid=True):
