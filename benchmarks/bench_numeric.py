@@ -110,7 +110,7 @@ def optional_frameworks(kind, loss, act):
 
         out["jax.grad, jit (1 thread)"] = jax_fn
         namespace: dict = {}
-        exec(codegen.module_source(loss, act, "jax"), namespace)  # noqa: S102
+        exec(codegen.module_source(pairs.derive(loss, act), "jax"), namespace)  # noqa: S102
 
         def derive_jax(zz, yy, f=namespace["loss_and_grad"]):
             value, gradient = f(zz, yy)
@@ -145,7 +145,7 @@ def main() -> None:
     print(f"numpy {np.__version__}, python {sys.version.split()[0]}, OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']}")
     for title, loss, act, args, ref, naive in workloads(rng):
         namespace: dict = {}
-        exec(codegen.module_source(loss, act), namespace)  # noqa: S102
+        exec(codegen.module_source(pairs.derive(loss, act)), namespace)  # noqa: S102
         exported = namespace["loss_and_grad"]
         print(f"\n{title}")
         print(f"  {'implementation':<28} {'seconds':>9} {'ratio to reference':>20} {'peak MiB':>9} {'mem ratio':>9}")

@@ -75,6 +75,10 @@ class DirectiveError(DeriveError, ValueError):
     """A ``define``/``assume`` directive (or option) that cannot be read."""
 
 
+class DocumentError(DeriveError, ValueError):
+    """A document that cannot be read in its format (a notebook that is not notebook JSON), or has nothing to read."""
+
+
 class GradientCheckError(DeriveError, AssertionError):
     """The exported gradient disagrees with finite differences or with mpmath."""
 
@@ -97,3 +101,10 @@ class Timeout(Exception):
 
 class WorkerError(Exception):
     """The call raised inside the child, or the child died; the message says how."""
+
+
+class Undecidable(Exception):
+    """A step of a hand derivation cannot be evaluated (a sum too long, a circular definition, …).
+
+    Internal to the step check, which turns it into the verdict ``undecided`` with this message.
+    """

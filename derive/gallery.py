@@ -10,11 +10,12 @@ output is deterministic: the same bytes on every run.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from derive import _version, catalog, files, slowdown
 from derive.derivations import backprop, pairs, shift
+from derive.engine import steps
 from derive.render import compile, latex
 
 Task = tuple[str, Callable[[], object]]
@@ -32,7 +33,7 @@ def documents(style: latex.Notation) -> dict[str, latex.Document]:
     """The document of every valid pair, named <loss>_<activation>, with the cancellation table."""
     derivations = [pairs.derive(loss, act) for loss, act in catalog.pairs(valid=True)]
     table = latex.table_rows(derivations, style)
-    figure = latex.Figure("slowdown.pdf", FIGURE_CAPTION)
+    figure = latex.Figure(f"{slowdown.FIGURE}.pdf", FIGURE_CAPTION)
     return {
         f"{d.loss}_{d.activation}": latex.derivation_document(
             d, style, table, [figure] if (d.loss, d.activation) in WITH_FIGURE else []
@@ -45,7 +46,7 @@ def tasks(out_dir: Path, style: latex.Notation | None = None) -> list[Task]:
     """The gallery as (label, action) pairs, so a caller can show progress; the figure comes first."""
     style = style or latex.Notation()
     runs = slowdown.experiment()
-    out: list[Task] = [("slowdown", lambda: slowdown.plot(runs, out_dir / "slowdown", 1.0, 0.0, 0.15))]
+    out: list[Task] = [("slowdown", lambda: slowdown.plot(runs, out_dir, 1.0, 0.0, 0.15))]
     for name, doc in documents(style).items():
         out.append((name, _writer(out_dir / name, doc, style)))
     standalone = {"shift_invariance": shift.shift_invariance, "backprop": _backprop}
@@ -63,7 +64,7 @@ def build(out_dir: Path, style: latex.Notation | None = None) -> Iterator[str]:
         yield label
 
 
-def _backprop():
+def _backprop() -> tuple[steps.Trace, steps.Trace]:
     return backprop.four_equations(), backprop.worked_network()
 
 
@@ -71,7 +72,7 @@ def _writer(stem: Path, doc: latex.Document, style: latex.Notation) -> Callable[
     return lambda: _write_document(stem, doc, style)
 
 
-def _trace_writer(stem: Path, build_traces, style: latex.Notation) -> Callable[[], None]:
+def _trace_writer(stem: Path, build_traces: Callable[[], object], style: latex.Notation) -> Callable[[], None]:
     def write() -> None:
         traces = build_traces()
         traces = traces if isinstance(traces, tuple) else (traces,)
@@ -89,8 +90,8 @@ def _write_document(stem: Path, doc: latex.Document, style: latex.Notation) -> N
     compile.pdf(article, stem.parent / f"{stem.name}.pdf")
 
 
-def index(derivations, style: latex.Notation, runs=()) -> str:
-    """outputs/README.md: links to every file, and the cancellation table."""
+def index(derivations: Sequence[steps.Derivation], style: latex.Notation, runs: Sequence[slowdown.Run] = ()) -> str:
+    """outputs/README.md: links to every file, the cancellation table, and the slowdown runs if given."""
 
     lines = [
         "# derive gallery",

@@ -26,6 +26,7 @@ from derive.export import codegen
 DEFAULT_COSTS = ("quadratic", "bce")
 DEFAULT_STARTS = ((0.6, 0.9), (2.0, 2.0))  # the book's
 BELOW = 0.5
+FIGURE = "slowdown"  # the figure's name: FIGURE.png and FIGURE.pdf in the folder given to plot()
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ class Run:
         return int(below[0]) if below.size else None
 
     def summary(self) -> dict[str, object]:
+        """The run in numbers, for ``derive slowdown --json``: start, first and last a and C, the epoch a < 0.5."""
         return {
             "cost": self.cost,
             "activation": self.activation,
@@ -73,7 +75,7 @@ def train(
         raise errors.ProofError(f"{d.loss} ∘ {d.activation}: unexpected gradient form")
     if epochs < 1 or eta <= 0:
         raise errors.InvalidOption("epochs must be >= 1 and eta > 0")
-    loss_fn, grad_fn = codegen.functions(d.loss, d.activation)
+    loss_fn, grad_fn = codegen.functions(d)
     output = sp.lambdify(notation.z, catalog.activation(d.activation)(notation.z), "numpy")
     w, b = start
     target = np.array([y], dtype=float)
@@ -129,8 +131,11 @@ def table(runs: Sequence[Run]) -> str:
     return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows)
 
 
-def plot(runs: Sequence[Run], stem, x: float, y: float, eta: float) -> list:
-    """PNG and PDF: a and C against epoch, one column per start, every cost in each panel."""
+def plot(runs: Sequence[Run], directory: Path, x: float, y: float, eta: float) -> list[Path]:
+    """directory/slowdown.png and .pdf: a and C against epoch, one column per start, every cost in each panel.
+
+    The files are the same bytes on every run (no time stamps); returns their paths.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -157,6 +162,6 @@ def plot(runs: Sequence[Run], stem, x: float, y: float, eta: float) -> list:
     for suffix, metadata in ((".png", {"Software": None}), (".pdf", {"CreationDate": None, "Producer": None})):
         buffer = io.BytesIO()
         fig.savefig(buffer, format=suffix[1:], dpi=110, metadata=metadata)
-        written.append(files.write_bytes(Path(f"{stem}{suffix}"), buffer.getvalue()))
+        written.append(files.write_bytes(Path(directory) / f"{FIGURE}{suffix}", buffer.getvalue()))
     plt.close(fig)
     return written

@@ -28,7 +28,18 @@ ALLOWED: dict[str, set[str]] = {
     "verification": {"parse", "engine", "catalog", "render", "errors", "files"},
     "slowdown": {"export", "derivations", "engine", "catalog", "errors", "files"},
     "gallery": {"slowdown", "render", "export", "derivations", "engine", "catalog", "errors", "files", "_version"},
+    "commands": {
+        "gallery",
+        "slowdown",
+        "render",
+        "derivations",
+        "engine",
+        "catalog",
+        "errors",
+        "files",
+    },  # fmt: skip
     "cli": {
+        "commands",
         "gallery",
         "slowdown",
         "verification",

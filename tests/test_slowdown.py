@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from derive import cli, errors, slowdown
+from derive.derivations import pairs
 from derive.export import codegen
 
 
@@ -25,7 +26,7 @@ def test_the_books_behaviour():
 
 def test_the_gradient_is_derives_export():
     """One step by hand from the exported δ: w ← w − η x δ, b ← b − η δ."""
-    _, grad = codegen.functions("quadratic", "sigmoid")
+    _, grad = codegen.functions(pairs.derive("quadratic", "sigmoid"))
     x, w, b, eta = 1.0, 2.0, 2.0, 0.15
     delta = grad(np.array([w * x + b]), np.array([0.0]), "sum")[0]
     run = slowdown.train("quadratic", "sigmoid", (w, b), epochs=1)
@@ -48,7 +49,7 @@ def test_never_below_half_is_none():
 
 def test_cli_json_and_table(tmp_path):
     runner = CliRunner()
-    result = runner.invoke(cli.main, ["slowdown", "--json", "-o", str(tmp_path / "fig")])
+    result = runner.invoke(cli.main, ["slowdown", "--json", "-d", str(tmp_path / "figures")])
     assert result.exit_code == 0
     data = json.loads(result.stdout)
     assert [(r["cost"], r["start"]["w"], r["start"]["b"]) for r in data] == [
@@ -57,8 +58,11 @@ def test_cli_json_and_table(tmp_path):
         ("quadratic", 2.0, 2.0),
         ("bce", 2.0, 2.0),
     ]
-    assert (tmp_path / "fig.png").read_bytes().startswith(b"\x89PNG")
-    assert (tmp_path / "fig.pdf").read_bytes().startswith(b"%PDF")
+    assert (tmp_path / "figures" / "slowdown.png").read_bytes().startswith(b"\x89PNG")
+    assert (tmp_path / "figures" / "slowdown.pdf").read_bytes().startswith(b"%PDF")
+    assert result.stderr.splitlines() == [
+        f"wrote {tmp_path / 'figures' / name}" for name in ("slowdown.png", "slowdown.pdf")
+    ]
     table = runner.invoke(cli.main, ["slowdown", "--no-plot"]).stdout
     assert table.splitlines()[0].startswith("cost") and "232" in table
 

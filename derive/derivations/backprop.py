@@ -108,14 +108,25 @@ def _check_four(trace: list[steps.Step]) -> None:
 @functools.cache
 def four_equations() -> steps.Trace:
     """The four backpropagation equations, each derived and proven from the component form."""
-    Step = steps.Step
     references = _four_references()
-    z_next_k = _layer(w_next, sigma(z_l[q]), b_next, k, n_l)
-    z_l_of = lambda row: _layer(w_l, a_prev[q], b_l, row, n_prev)  # noqa: E731
     bp1 = Partial(C, a_L[j]) * sigma_prime(z_L[j])
     bp2 = sp.Sum(w_next[k, j] * delta_next[k], (k, 1, n_next)) * sigma_prime(z_l[j])
-    trace = [
-        # BP1: the output layer; C depends on z^L_j only through a^L_j
+    trace = _bp1_steps(references, bp1) + _bp2_steps(references, bp2) + _bp3_bp4_steps(references)
+    _check_four(trace)
+    results = {
+        "BP1": sp.Eq(delta_L[j], bp1),
+        "BP2": sp.Eq(delta_l[j], bp2),
+        "BP3": sp.Eq(Partial(C, b_l[j]), delta_l[j]),
+        "BP4": sp.Eq(Partial(C, w_l[j, k]), a_prev[k] * delta_l[j]),
+    }
+    notes = tuple(f"{name} in matrix form: {form}" for name, form in MATRIX_FORMS.items())
+    return steps.Trace("the four equations of backpropagation", tuple(trace), results, notes, SYMBOL_LATEX)
+
+
+def _bp1_steps(references: dict[sp.Basic, sp.Basic], bp1: sp.Expr) -> list[steps.Step]:
+    """BP1, the output layer: C depends on z^L_j only through a^L_j."""
+    Step = steps.Step
+    return [
         Step("definition", a_L[j], sigma(z_L[j]), "output layer L, elementwise activation"),
         Step(
             "chain rule",
@@ -126,7 +137,14 @@ def four_equations() -> steps.Trace:
         Step("differentiate", Partial(a_L[k], z_L[j]), references[Partial(a_L[k], z_L[j])], "elementwise: δ_jk"),
         Step("Kronecker sum", Partial(C, z_L[j]), bp1, "only k = j remains"),
         Step("BP1", delta_L[j], bp1, "δ^L = ∇_a C ⊙ σ'(z^L)"),
-        # BP2: from layer l + 1 back to layer l
+    ]
+
+
+def _bp2_steps(references: dict[sp.Basic, sp.Basic], bp2: sp.Expr) -> list[steps.Step]:
+    """BP2, from layer l + 1 back to layer l."""
+    Step = steps.Step
+    z_next_k = _layer(w_next, sigma(z_l[q]), b_next, k, n_l)
+    return [
         Step("definition", z_next[k], z_next_k, "a^l_q = σ(z^l_q)"),
         Step(
             "chain rule",
@@ -147,8 +165,14 @@ def four_equations() -> steps.Trace:
             "the factor above",
         ),
         Step("BP2", delta_l[j], bp2, "σ'(z^l_j) does not depend on k: δ^l = ((w^{l+1})^T δ^{l+1}) ⊙ σ'(z^l)"),
-        # BP3 and BP4: the parameters of layer l
-        Step("definition", z_l[k], z_l_of(k), "layer l"),
+    ]
+
+
+def _bp3_bp4_steps(references: dict[sp.Basic, sp.Basic]) -> list[steps.Step]:
+    """BP3 and BP4, the parameters of layer l: b^l_j and w^l_jk reach C through the z^l."""
+    Step = steps.Step
+    return [
+        Step("definition", z_l[k], _layer(w_l, a_prev[q], b_l, k, n_prev), "layer l"),
         Step(
             "chain rule",
             Partial(C, b_l[j]),
@@ -171,15 +195,6 @@ def four_equations() -> steps.Trace:
         ),
         Step("BP4", Partial(C, w_l[j, k]), a_prev[k] * delta_l[j], "only i = j remains"),
     ]
-    _check_four(trace)
-    results = {
-        "BP1": sp.Eq(delta_L[j], bp1),
-        "BP2": sp.Eq(delta_l[j], bp2),
-        "BP3": sp.Eq(Partial(C, b_l[j]), delta_l[j]),
-        "BP4": sp.Eq(Partial(C, w_l[j, k]), a_prev[k] * delta_l[j]),
-    }
-    notes = tuple(f"{name} in matrix form: {form}" for name, form in MATRIX_FORMS.items())
-    return steps.Trace("the four equations of backpropagation", tuple(trace), results, notes, SYMBOL_LATEX)
 
 
 # -- a worked network: dense → sigmoid → dense → softmax → cross-entropy --------------------

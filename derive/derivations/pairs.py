@@ -56,8 +56,14 @@ def derive(
     _check_options(loss_cls, act, classes, label_smoothing, class_weights)
     if act.vector:
         smoothing = _smoothing(label_smoothing)
-        return softmax.derive_softmax(softmax.objective(loss_cls, smoothing, class_weights), classes)
+        options = steps.Options(label_smoothing=smoothing, class_weights=bool(class_weights), classes=classes)
+        return softmax.derive_softmax(softmax.objective(loss_cls, smoothing, class_weights), classes, options)
 
+    return _scalar(loss_cls, act)
+
+
+def _scalar(loss_cls: type[catalog.Loss], act: type[catalog.Activation]) -> steps.Derivation:
+    """The derivation of a one-output pair; the driver reads as the pipeline, step by step."""
     # 1. definitions: C = L(a, y), a = f(z), z = Σ_k w_k x_k + b
     trace = _definitions(loss_cls, act)
     # 2. the chain rule through a and z

@@ -76,8 +76,14 @@ def objective(loss_cls, smoothing: sp.Expr | None = None, weights: bool = False)
     )
 
 
-def derive_softmax(obj: Objective, classes: int | None = None) -> steps.Derivation:
-    """The derivation of ∂C/∂z_j for ``obj ∘ softmax``, symbolic K or ``classes`` classes."""
+def derive_softmax(
+    obj: Objective, classes: int | None = None, options: steps.Options | None = None
+) -> steps.Derivation:
+    """The derivation of ∂C/∂z_j for ``obj ∘ softmax``, symbolic K or ``classes`` classes.
+
+    ``options`` (the ε and ω that ``obj`` was built with) are carried by the Derivation, so that
+    what uses it (the exported code) sees them; default: no smoothing, no weights, ``classes``.
+    """
     trace, result = _trace(obj)
     references = _references(obj)
     checking.check(trace, references.get, lambda e: _evaluate(e, references, obj), indexed.is_zero)
@@ -103,6 +109,7 @@ def derive_softmax(obj: Objective, classes: int | None = None) -> steps.Derivati
         analysis=analysis_,
         classes=K if classes is None else classes,
         jacobian=jacobian,
+        options=steps.Options(classes=classes) if options is None else options,
     )
 
 

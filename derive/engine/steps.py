@@ -3,7 +3,7 @@
 A :class:`Step` is one equation ``lhs = expr`` and the rule that justifies it.
 Consecutive steps about the same quantity form a chain ``lhs = e₁ = e₂ = …``.
 A :class:`Derivation` is the ordered steps of ``loss ∘ activation`` plus its
-results and analysis; a :class:`Synthesis` is the trace of a matching loss.
+results, analysis and the :class:`Options` it was derived with; a :class:`Synthesis` is the trace of a matching loss.
 These are plain data: they are built (and proven) in ``derive.derivations.pairs``.
 """
 
@@ -91,6 +91,34 @@ class Analysis:
 
 
 @dataclass(frozen=True)
+class Options:
+    """The options a derivation was made with (cross-entropy ∘ softmax has them; the defaults elsewhere).
+
+    ``label_smoothing``: ε of the smoothed targets (1 − ε)·y + ε/K, an exact SymPy
+    number, the free symbol ε (a parameter of the exported functions), or None.
+    ``class_weights``: the terms of the loss are weighted by ω_k (a parameter of the
+    exported functions).  ``classes``: an explicit number of classes K, None for a symbolic K.
+    """
+
+    label_smoothing: sp.Expr | None = None
+    class_weights: bool = False
+    classes: int | None = None
+
+    @property
+    def symbolic_smoothing(self) -> bool:
+        """True when ε is a free symbol, not a number."""
+        return self.label_smoothing is not None and not self.label_smoothing.is_number
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON-ready: ε as SymPy ``str()`` (or None), the flag, K (or None)."""
+        return {
+            "label_smoothing": None if self.label_smoothing is None else str(self.label_smoothing),
+            "class_weights": self.class_weights,
+            "classes": self.classes,
+        }
+
+
+@dataclass(frozen=True)
 class Derivation:
     """The derivation of ∂C/∂z, ∂C/∂w_j and ∂C/∂b for ``loss ∘ activation``.
 
@@ -108,6 +136,7 @@ class Derivation:
     analysis: Analysis
     classes: sp.Expr | int | None = None  # K for softmax (a symbol, or a number when explicit)
     jacobian: sp.Basic | None = None  # ∂a_i/∂z_j for softmax
+    options: Options = field(default=Options())  # what derive(...) was asked for: ε, ω, explicit K
 
     @property
     def cancels(self) -> bool:
@@ -141,6 +170,7 @@ class Derivation:
             "slowdown_bound": None if an.bound is None else str(an.bound),
             "saturation_limits": {k: str(v) for k, v in an.limits.items()},
             "conditions": list(self.conditions),
+            "options": self.options.as_dict(),
             **({} if self.classes is None else {"classes": str(self.classes), "jacobian": str(self.jacobian)}),
             "steps": [step.as_dict() for step in self.steps],
         }

@@ -1,7 +1,8 @@
 """Fast, numerically stable NumPy functions for every derived loss and gradient.
 
-``module_source(loss, activation, backend)`` writes a standalone Python module
-(it imports only numpy, or only jax for ``backend="jax"``, jit-compiled) with::
+``module_source(d, backend)`` writes a standalone Python module for the derivation
+``d = derive.derive(loss, activation, ...)`` (it imports only numpy, or only jax for
+``backend="jax"``, jit-compiled) with::
 
     loss(z, y, reduction="mean")    grad(z, y, reduction="mean")   # grad: dC/dz, shaped like z
     loss_and_grad(z, y, reduction="mean")                         # both, sharing the work
@@ -12,20 +13,26 @@ is "mean" (the (1/n) Σ_x of the derivation), "sum" or "none".  float32 in,
 float32 out.  The code is printed from the stable forms that ``derive.export.stable``
 proved equal to the derived expressions, with common subexpressions computed
 once; softmax sums over classes are axis reductions, never Python loops.
-``to_numpy`` runs the same source, so what you test is what you export.
+
+The derivation's options come along (``d.options``): for cross-entropy ∘ softmax a
+numeric label smoothing ε is built in (targets (1 − ε)·y + ε/K, K = z.shape[1], labels
+one-hot first), a symbolic ε becomes the required keyword ``label_smoothing``, class
+weights the required keyword ``class_weights`` (shape (K,)); an explicit K is checked
+against z.shape[1].  ``to_numpy(d)`` and ``functions(d)`` run the same source, so what
+you test is what you export.
 """
 
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Callable
 
 import sympy as sp
 from sympy.printing.numpy import NumPyPrinter
 
 from derive import _version, catalog, errors
-from derive.derivations import pairs
 from derive.engine import steps
-from derive.export import module_templates, stable
+from derive.export import module_templates, option_templates, stable
 
 #: What each loss needs of its targets, checked at run time.
 TARGET_RULES = {
@@ -94,15 +101,19 @@ def _target_check(loss: str) -> str:
 BACKENDS = ("numpy", "jax")
 
 
-def module_source(loss: str, activation: str, backend: str = "numpy") -> str:
-    """A standalone module (numpy only, or jax only) with ``loss``, ``grad`` and ``loss_and_grad``."""
+def module_source(d: steps.Derivation, backend: str = "numpy") -> str:
+    """A standalone module (numpy only, or jax only) with ``loss``, ``grad`` and ``loss_and_grad`` of ``d``.
 
+    ``d`` is a derivation (``derive.derive(loss, activation, ...)``); its options are part of the
+    module (see the module docstring).  Raises :class:`~derive.errors.InvalidOption` for an unknown
+    backend or when ``d`` is not a Derivation.
+    """
+    _require_derivation(d)
     require_backend(backend)
-    d = pairs.derive(loss, activation)
     if backend == "jax":
         return _jax_source(d, _version.__version__)
     if catalog.activation(d.activation).vector:
-        return _softmax_source(d.loss, _version.__version__)
+        return _softmax_source(d, _version.__version__)
     forms = stable.stable_forms(d.loss, d.activation)
     indent = lambda lines: textwrap.indent("\n".join(lines), "        ")  # noqa: E731
     return module_templates.SCALAR_TEMPLATE.format(
@@ -119,43 +130,150 @@ def module_source(loss: str, activation: str, backend: str = "numpy") -> str:
     )
 
 
-def _softmax_source(loss: str, version: str) -> str:
-    forms = stable.softmax_forms(loss)
-    text = "\n".join(f"    {name}: {sp.sstr(value)}" for name, value in forms.results.items())
-    functions = module_templates.CE_FUNCTIONS if loss == "cross_entropy" else module_templates.QUADRATIC_FUNCTIONS
-    return module_templates.SOFTMAX_TEMPLATE.format(loss=loss, version=version, forms=text, functions=functions)
+def _softmax_source(d: steps.Derivation, version: str) -> str:
+    text = _forms_text(stable.softmax_forms_of(d))
+    if _has_options(d):
+        parts = _option_code(d, "numpy")
+        functions = (parts.pop("validators") + option_templates.NUMPY_CE).format(**parts)
+    else:
+        functions = module_templates.CE_FUNCTIONS if d.loss == "cross_entropy" else module_templates.QUADRATIC_FUNCTIONS
+    return module_templates.SOFTMAX_TEMPLATE.format(
+        loss=d.loss,
+        version=version,
+        forms=text,
+        functions=functions,
+        options_doc=_options_doc(d),
+        constants=_constants(d),
+        classes_check=_classes_check(d),
+    )
 
 
-def functions(loss: str, activation: str, backend: str = "numpy"):
-    """(loss, grad) from the generated module, run in a fresh namespace."""
-    namespace: dict[str, object] = {"__name__": f"derive_export_{loss}_{activation}_{backend}"}
-    exec(compile(module_source(loss, activation, backend), namespace["__name__"], "exec"), namespace)  # noqa: S102
+def functions(d: steps.Derivation, backend: str = "numpy") -> tuple[Callable, Callable]:
+    """(loss, grad) of the module ``module_source(d, backend)`` writes, run in a fresh namespace."""
+    source = module_source(d, backend)
+    name = f"derive_export_{d.loss}_{d.activation}_{backend}"
+    namespace: dict[str, object] = {"__name__": name}
+    exec(compile(source, name, "exec"), namespace)  # noqa: S102 - our own generated source
     return namespace["loss"], namespace["grad"]
 
 
 def require_backend(backend: str) -> None:
+    """errors.InvalidOption unless ``backend`` is one of BACKENDS."""
     if backend not in BACKENDS:
         raise errors.InvalidOption(f"unsupported backend {backend!r}: choose one of {', '.join(BACKENDS)}")
+
+
+def _require_derivation(d: object) -> None:
+    if not isinstance(d, steps.Derivation):
+        raise errors.InvalidOption(
+            f"export takes a Derivation, derive.derive(loss, activation, ...), not {type(d).__name__} {d!r}"
+        )
+
+
+# -- the derivation's options ---------------------------------------------------------------------
+
+
+def _has_options(d: steps.Derivation) -> bool:
+    """True when the loss has ε or ω to carry (cross-entropy ∘ softmax with label smoothing or weights)."""
+    return d.options.label_smoothing is not None or d.options.class_weights
+
+
+def _keywords(d: steps.Derivation) -> list[str]:
+    """The required keyword arguments of the exported functions."""
+    o = d.options
+    return [name for name, on in (("label_smoothing", o.symbolic_smoothing), ("class_weights", o.class_weights)) if on]
+
+
+def _option_code(d: steps.Derivation, backend: str) -> dict[str, str]:
+    """The fields of ``option_templates.*_CE`` for ε and ω of ``d``, plus the validators they call."""
+    o, numpy = d.options, backend == "numpy"
+    templates = (option_templates.NUMPY_SMOOTHING, option_templates.NUMPY_WEIGHTS)
+    if not numpy:
+        templates = (option_templates.JAX_SMOOTHING, option_templates.JAX_WEIGHTS)
+    if o.label_smoothing is None:
+        epsilon = "epsilon = z.dtype.type(0)" if numpy else "epsilon = jnp.zeros((), dtype=z.dtype)"
+    elif o.symbolic_smoothing:
+        epsilon = "epsilon = _label_smoothing(label_smoothing, z.dtype)"
+    else:
+        epsilon = (
+            "epsilon = z.dtype.type(LABEL_SMOOTHING)" if numpy else "epsilon = jnp.asarray(LABEL_SMOOTHING, z.dtype)"
+        )
+    if o.class_weights:
+        weights = "weights = _class_weights(class_weights, z)"
+    else:
+        weights = f"weights = {'np' if numpy else 'jnp'}.ones(z.shape[1], dtype=z.dtype)"
+    names = _keywords(d)
+    return {
+        "validators": (templates[0] if o.symbolic_smoothing else "") + (templates[1] if o.class_weights else ""),
+        "parameters": "".join(f", {name}" for name in names),
+        "arguments": "".join(f", {name}" for name in names),
+        "signature": ", *, " + ", ".join(names) if names else "",
+        "epsilon": epsilon,
+        "weights": weights,
+    }
+
+
+def _constants(d: steps.Derivation) -> str:
+    """``LABEL_SMOOTHING = p / q`` for a numeric ε, the exact rational of the derivation."""
+    eps = d.options.label_smoothing
+    if eps is None or d.options.symbolic_smoothing:
+        return ""
+    value = f"{eps.p}" if eps.q == 1 else f"{eps.p} / {eps.q}"
+    return f"\nLABEL_SMOOTHING = {value}  # ε of the derivation, exactly {eps}"
+
+
+def _classes_check(d: steps.Derivation) -> str:
+    """Lines of ``_inputs`` that hold z to the explicit K of the derivation (none for a symbolic K)."""
+    k = d.options.classes
+    if k is None:
+        return ""
+    message = f"z must have {k} columns, the K = {k} classes of the derivation, not " + "{z.shape[1]}"
+    return f'    if z.shape[1] != {k}:\n        raise ValueError(f"{message}")\n'
+
+
+def _options_doc(d: steps.Derivation) -> str:
+    """The paragraph of the module docstring on ε, ω and K."""
+    o, notes = d.options, []
+    targets = "the targets ỹ = (1 − ε)·y + ε/K with K = z.shape[1] (labels y are one-hot first)"
+    if o.symbolic_smoothing:
+        notes.append(f"label_smoothing (a required keyword): ε in [0, 1) of {targets}.")
+    elif o.label_smoothing is not None:
+        notes.append(f"Label smoothing ε = {o.label_smoothing} is built in: {targets}.")
+    if o.class_weights:
+        notes.append(
+            "class_weights (a required keyword): ω of shape (K,), finite and >= 0, in C = −Σ_k ω_k ỹ_k ln a_k; "
+            'reduction="mean" divides by N (the (1/n) Σ_x of the derivation), not by a sum of weights.'
+        )
+    if o.classes is not None:
+        notes.append(f"The derivation has K = {o.classes} classes: z must have {o.classes} columns.")
+    return "".join("\n" + textwrap.fill(note, 88) + "\n" for note in notes)
+
+
+def _forms_text(forms: steps.Trace) -> str:
+    return "\n".join(f"    {name}: {sp.sstr(value)}" for name, value in forms.results.items())
 
 
 # -- JAX backend ---------------------------------------------------------------------------------
 
 
-def _jax_source(d, version: str) -> str:
-    def header(title: str, forms: str) -> str:
-        return (
-            module_templates.JAX_HEADER.format(
-                title=title, version=version, loss=d.loss, activation=d.activation, forms=forms
-            )
-            + module_templates.JAX_PUBLIC
-        )
+def _jax_source(d: steps.Derivation, version: str) -> str:
+    def header(title: str, forms: str, public: str = module_templates.JAX_PUBLIC) -> str:
+        fields = {"title": title, "version": version, "loss": d.loss, "activation": d.activation, "forms": forms}
+        doc = {"options_doc": _options_doc(d), "constants": _constants(d)}
+        return module_templates.JAX_HEADER.format(**fields, **doc) + public
 
     if catalog.activation(d.activation).vector:
-        results = stable.softmax_forms(d.loss).results
-        text = "\n".join(f"    {name}: {sp.sstr(value)}" for name, value in results.items())
-        functions = module_templates.JAX_CE if d.loss == "cross_entropy" else module_templates.JAX_QUADRATIC
+        text = _forms_text(stable.softmax_forms_of(d))
         title = f"{d.loss} of softmax over K classes: loss and gradient (JAX)."
-        return header(title, text) + module_templates.JAX_SOFTMAX.format(functions=functions)
+        check = _classes_check(d)
+        if _has_options(d):
+            parts = _option_code(d, "jax")
+            functions = (parts.pop("validators") + option_templates.JAX_CE).format(**parts)
+            return header(title, text, public="") + module_templates.JAX_SOFTMAX.format(
+                functions=functions, classes_check=check
+            )
+        functions = module_templates.JAX_CE if d.loss == "cross_entropy" else module_templates.JAX_QUADRATIC
+        return header(title, text) + module_templates.JAX_SOFTMAX.format(functions=functions, classes_check=check)
     forms = stable.stable_forms(d.loss, d.activation)
     to_jax = lambda lines: textwrap.indent("\n".join(lines).replace("np.", "jnp."), "    ")  # noqa: E731
     text = f"    C(z, y) = {sp.sstr(forms.cost)}\n    dC/dz   = {sp.sstr(forms.grad)}"
@@ -170,10 +288,18 @@ def _jax_source(d, version: str) -> str:
     )
 
 
-def to_numpy(d: steps.Derivation, backend: str = "numpy"):
+def to_numpy(d: steps.Derivation, backend: str = "numpy") -> tuple[Callable, Callable]:
     """(loss, grad) of a derivation: numerically stable functions ``f(z, y, reduction="mean")``.
 
-    The same code ``derive export`` writes.  For softmax the functions take z of shape (N, K)
-    for any K, labels (N,) or probabilities (N, K).
+    The same code ``derive export`` writes, with the derivation's options: for softmax the
+    functions take z of shape (N, K), labels (N,) or probabilities (N, K); a numeric label
+    smoothing ε is built in, a symbolic ε is the required keyword ``label_smoothing`` and class
+    weights the required keyword ``class_weights`` (shape (K,)).
+
+    >>> import numpy as np
+    >>> from derive.derivations import pairs
+    >>> loss, grad = to_numpy(pairs.derive("cross_entropy", "softmax", label_smoothing="1/10"))
+    >>> grad(np.zeros((1, 2)), np.array([0]), reduction="none")   # a − ỹ = 1/2 − (9/10 + 1/20)
+    array([[-0.45,  0.45]])
     """
-    return functions(d.loss, d.activation, backend)
+    return functions(d, backend)

@@ -3,7 +3,8 @@
 ``check_gradient(loss, activation)`` (and ``derive export ... --check``) evaluates
 the derived delta with mpmath at enough digits for 50 significant ones on a sweep
 of z up to |z| = 1e4, and central finite differences of the exported loss where
-they are meaningful; it fails loudly above tolerance.
+they are meaningful; it fails loudly above tolerance.  ``check_derivation(d)`` does
+the same for a derivation with its options (label smoothing, class weights, explicit K).
 """
 
 from __future__ import annotations
@@ -12,11 +13,14 @@ import sympy as sp
 
 from derive import catalog, errors
 from derive.derivations import pairs
+from derive.engine import steps
 from derive.engine.notation import a, y, z
 from derive.export import codegen
 
 # -- gradient check ----------------------------------------------------------------------------
 
+#: ε at which a symbolic label smoothing is checked.
+CHECK_SMOOTHING = sp.Rational(3, 10)
 SWEEP = (0.0, 1e-8, 1e-3, 0.5, 1.0, 3.0, 10.0, 36.0, 40.0, 100.0, 700.0, 710.0, 1e3, 1e4)
 
 
@@ -30,11 +34,18 @@ def check_gradient(loss: str, activation: str, tolerance: float = 1e-12, fd_tole
     * against central finite differences of the exported loss (h = 1e-6·max(1, |z|))
       where |z| ≤ 10, where differences are meaningful in float64.
     """
+    return check_derivation(pairs.derive(loss, activation), tolerance, fd_tolerance)
+
+
+def check_derivation(d: steps.Derivation, tolerance: float = 1e-12, fd_tolerance: float = 1e-6) -> dict:
+    """:func:`check_gradient` of the code exported from ``d``, options included.
+
+    A symbolic label smoothing is checked at ε = CHECK_SMOOTHING; class weights are drawn in [1/2, 2].
+    """
     import mpmath
     import numpy as np
 
-    d = pairs.derive(loss, activation)
-    loss_fn, grad_fn = codegen.functions(d.loss, d.activation)
+    loss_fn, grad_fn = codegen.functions(d)
     if catalog.activation(d.activation).vector:
         return _check_softmax(d, loss_fn, grad_fn, tolerance, fd_tolerance)
     zs = np.array(sorted({s * v for v in SWEEP for s in (1, -1)}))
@@ -98,41 +109,80 @@ def _judge(report: dict, tolerance: float, fd_tolerance: float) -> None:
         )
 
 
-def _check_softmax(d, loss_fn, grad_fn, tolerance: float, fd_tolerance: float) -> dict:
+def _pair_name(d: steps.Derivation) -> str:
+    """``cross_entropy softmax`` and its options: ``(label_smoothing=1/10, class_weights, K=3)``."""
+    o = d.options
+    eps = None if o.label_smoothing is None else f"label_smoothing={o.label_smoothing}"
+    extras = [e for e in (eps, "class_weights" if o.class_weights else None, o.classes and f"K={o.classes}") if e]
+    return f"{d.loss} softmax" + (f" ({', '.join(extras)})" if extras else "")
+
+
+def _softmax_options(d: steps.Derivation, classes: int, rng) -> tuple[float, object, dict]:
+    """(ε, ω, the keyword arguments of the exported functions) for a check with ``classes`` classes."""
+    import numpy as np
+
+    o, keywords = d.options, {}
+    eps = 0.0 if o.label_smoothing is None else float(CHECK_SMOOTHING if o.symbolic_smoothing else o.label_smoothing)
+    if o.symbolic_smoothing:
+        keywords["label_smoothing"] = eps
+    weights = np.ones(classes)
+    if o.class_weights:
+        weights = keywords["class_weights"] = rng.uniform(0.5, 2.0, size=classes)
+    return eps, weights, keywords
+
+
+def _softmax_reference(d: steps.Derivation, row, label: int, eps: float, weights) -> list[float]:
+    """δ_j of one sample in mpmath (the working precision is the caller's): the derived formulas.
+
+    cross-entropy: a_j Σ_k ω_k t_k − ω_j t_j with t = (1 − ε)·onehot + ε/K; quadratic:
+    a_j r_j − a_j Σ_i a_i r_i with r = a − onehot.
+    """
+    import mpmath
+
+    row = [mpmath.mpf(float(v)) for v in row]
+    total = mpmath.fsum(mpmath.exp(v) for v in row)
+    probs = [mpmath.exp(v) / total for v in row]
+    onehot = [1 if k == label else 0 for k in range(len(row))]
+    if d.loss == "cross_entropy":
+        e = mpmath.mpf(eps)
+        wt = [mpmath.mpf(float(w)) * ((1 - e) * h + e / len(row)) for w, h in zip(weights, onehot, strict=True)]
+        true = [p * mpmath.fsum(wt) - t for p, t in zip(probs, wt, strict=True)]
+    else:
+        r = [p - h for p, h in zip(probs, onehot, strict=True)]
+        inner = mpmath.fsum(p * rk for p, rk in zip(probs, r, strict=True))
+        true = [p * rk - p * inner for p, rk in zip(probs, r, strict=True)]
+    return [float(t) for t in true]
+
+
+def _check_softmax(d: steps.Derivation, loss_fn, grad_fn, tolerance: float, fd_tolerance: float) -> dict:
     import mpmath
     import numpy as np
 
     rng = np.random.default_rng(0)
+    classes = d.options.classes or 5
+    eps, weights, keywords = _softmax_options(d, classes, rng)
     worst_rel = worst_abs = worst_fd = 0.0
     for scale in (1.0, 30.0, 1e3, 1e4):
-        z_ = rng.normal(size=(4, 5)) * scale
-        labels = rng.integers(0, 5, size=4)
-        got = grad_fn(z_, labels, reduction="none")
+        z_ = rng.normal(size=(4, classes)) * scale
+        labels = rng.integers(0, classes, size=4)
+        got = grad_fn(z_, labels, reduction="none", **keywords)
         for n in range(z_.shape[0]):
             with mpmath.workdps(60 + int(np.abs(z_[n]).max() * 0.9)):
-                row = [mpmath.mpf(float(v)) for v in z_[n]]
-                total = mpmath.fsum(mpmath.exp(v) for v in row)
-                probs = [mpmath.exp(v) / total for v in row]
-                if d.loss == "cross_entropy":
-                    true = [p - (1 if k == labels[n] else 0) for k, p in enumerate(probs)]
-                else:
-                    r = [p - (1 if k == labels[n] else 0) for k, p in enumerate(probs)]
-                    inner = mpmath.fsum(p * rk for p, rk in zip(probs, r, strict=True))
-                    true = [p * rk - p * inner for p, rk in zip(probs, r, strict=True)]
-                true_f = [float(t) for t in true]
+                true_f = _softmax_reference(d, z_[n], int(labels[n]), eps, weights)
             for gv, tv in zip(got[n], true_f, strict=True):
                 if _normal(tv):
                     worst_rel = max(worst_rel, abs(gv - tv) / abs(tv))
                     worst_abs = max(worst_abs, abs(gv - tv))
-    z_ = rng.normal(size=(3, 4))
-    labels = rng.integers(0, 4, size=3)
+    classes = d.options.classes or 4
+    _, _, keywords = _softmax_options(d, classes, rng)
+    z_ = rng.normal(size=(3, classes))
+    labels = rng.integers(0, classes, size=3)
     h = 1e-6
     fd = np.zeros_like(z_)
     for index in np.ndindex(z_.shape):
         step = np.zeros_like(z_)
         step[index] = h
-        fd[index] = (loss_fn(z_ + step, labels, reduction="sum") - loss_fn(z_ - step, labels, reduction="sum")) / (
-            2 * h
-        )
-    worst_fd = float(np.abs(fd - grad_fn(z_, labels, reduction="none")).max())
-    return _report(f"{d.loss} softmax", worst_rel, worst_abs, worst_fd, tolerance, fd_tolerance)
+        up, down = (loss_fn(z_ + s, labels, reduction="sum", **keywords) for s in (step, -step))
+        fd[index] = (up - down) / (2 * h)
+    worst_fd = float(np.abs(fd - grad_fn(z_, labels, reduction="none", **keywords)).max())
+    return _report(_pair_name(d), worst_rel, worst_abs, worst_fd, tolerance, fd_tolerance)

@@ -24,7 +24,7 @@ import sympy as sp
 from sympy.codegen.cfunctions import expm1, log1p
 
 from derive import catalog, errors
-from derive.derivations import pairs, shift
+from derive.derivations import pairs, shift, softmax
 from derive.engine import indexed, proof, steps
 from derive.engine.notation import a, y, z
 
@@ -147,30 +147,37 @@ def equal_by_sign(naive: sp.Expr, stable: sp.Expr) -> bool:
 
 
 @functools.cache
-def softmax_forms(loss: str) -> steps.Trace:
+def softmax_forms(loss: str, weights: bool = False, smoothing: sp.Expr | None = None) -> steps.Trace:
     """Stable softmax loss and gradient in index notation, proven; cites the max shift.
 
-    cross-entropy: C = (Σ_k y_k)·logsumexp(z) − Σ_k y_k z_k, ∂C/∂z_j = a_j Σ_k y_k − y_j
-    (no use of Σ y = 1, so it holds for any targets); logsumexp(z) = m + ln Σ_k e^{z_k − m}.
+    cross-entropy: C = (Σ_k ω_k t_k)·logsumexp(z) − Σ_k ω_k t_k z_k, ∂C/∂z_j = a_j Σ_k ω_k t_k − ω_j t_j
+    (no use of Σ t = 1, so it holds for any targets t); logsumexp(z) = m + ln Σ_k e^{z_k − m}.
+    ω_k = 1 without ``weights``; t = y, or with ``smoothing`` ε the smoothed ỹ = (1 − ε)·y + ε/K.
+    The gradient is also proven equal to the δ_j of the derivation with the same options.
     """
     i, j, k, K, av, yv, zv = indexed.i, indexed.j, indexed.k, indexed.K, indexed.a, indexed.y, indexed.z
+    t = yv if smoothing is None else softmax.y_smooth
+    w = (lambda m: softmax.omega[m]) if weights else (lambda m: sp.S.One)  # noqa: E731
 
     lse = sp.log(indexed.ksum(sp.exp(zv[k])))
-    softmax = lambda m: sp.exp(zv[m]) / indexed.ksum(sp.exp(zv[k]))  # noqa: E731
+    softmax_of = lambda m: sp.exp(zv[m]) / indexed.ksum(sp.exp(zv[k]))  # noqa: E731
     if loss == "cross_entropy":
-        naive = -indexed.ksum(yv[k] * sp.log(softmax(k)))
-        cost = indexed.ksum(yv[k]) * lse - indexed.ksum(yv[k] * zv[k])
-        grad = av[j] * indexed.ksum(yv[k]) - yv[j]
-    elif loss == "quadratic":
-        naive = indexed.ksum((softmax(k) - yv[k]) ** 2) / 2
+        naive = -indexed.ksum(w(k) * t[k] * sp.log(softmax_of(k)))
+        cost = indexed.ksum(w(k) * t[k]) * lse - indexed.ksum(w(k) * t[k] * zv[k])
+        grad = av[j] * indexed.ksum(w(k) * t[k]) - w(j) * t[j]
+    elif loss == "quadratic" and not weights and smoothing is None:
+        naive = indexed.ksum((softmax_of(k) - yv[k]) ** 2) / 2
         cost = naive
         grad = av[j] * (av[j] - yv[j]) - av[j] * sp.Sum(av[i] * (av[i] - yv[i]), (i, 1, K))
     else:
-        raise errors.InvalidOption(f"{loss} is not a softmax loss")
+        raise errors.InvalidOption(f"no stable softmax form of {loss} with these options")
     naive_grad = sp.diff(naive, zv[j])
-    to_z = lambda e: e.replace(lambda x: isinstance(x, sp.Indexed) and x.base == av, lambda x: softmax(x.indices[0]))  # noqa: E731
+    to_z = lambda e: e.replace(lambda x: isinstance(x, sp.Indexed) and x.base == av, lambda x: softmax_of(x.indices[0]))  # noqa: E731
     if not (indexed.is_zero(cost - naive) and indexed.is_zero(to_z(grad) - naive_grad)):
         raise errors.ProofError(f"stable softmax form of {loss} not proven")
+    derived = _softmax_derivation(loss, weights, smoothing)
+    if not matches_derivation(grad, derived):
+        raise errors.ProofError(f"the stable softmax gradient of {loss} is not the derived δ_j = {derived.delta}")
     Step = steps.Step
     trace = (
         Step("naive form", sp.Symbol("C"), naive, "softmax then log: overflows for z_k > 709"),
@@ -182,5 +189,42 @@ def softmax_forms(loss: str) -> steps.Trace:
             "logsumexp(z) = max z + ln Σ_k e^{z_k - max z} (derive shift)",
         ),
         Step("stable form", sp.Symbol("delta_j"), grad, "a_j from the max-shifted softmax"),
+        *(
+            ()
+            if smoothing is None
+            else (Step("definition", t[k], (1 - smoothing) * yv[k] + smoothing / K, "label smoothing"),)
+        ),
+        Step("derivation", sp.Symbol("delta_j"), derived.delta, "the same δ_j, as derived (Σ_k y_k = 1 allowed)"),
     )
     return steps.Trace(f"stable numeric forms of {loss} ∘ softmax", trace, {"loss": cost, "grad": grad})
+
+
+def _softmax_derivation(loss: str, weights: bool, smoothing: sp.Expr | None) -> steps.Derivation:
+    """The symbolic-K derivation with these options."""
+    if smoothing is None:
+        return pairs.derive(loss, "softmax", class_weights=weights)
+    eps = True if smoothing == softmax.epsilon else str(smoothing)
+    return pairs.derive(loss, "softmax", label_smoothing=eps, class_weights=weights)
+
+
+def matches_derivation(grad: sp.Expr, d: steps.Derivation) -> bool:
+    """True when ``grad`` (δ_j in a, the targets and ω) equals the symbolic-K ``d.delta``.
+
+    Smoothed targets ỹ are replaced by their definition on both sides; Σ_k y_k = 1 may be
+    used, as the derivation uses it.
+    """
+    eps = d.options.label_smoothing
+
+    def untarget(expr: sp.Expr) -> sp.Expr:
+        if eps is None:
+            return expr
+        is_smoothed = lambda e: isinstance(e, sp.Indexed) and e.base == softmax.y_smooth  # noqa: E731
+        return expr.replace(is_smoothed, lambda e: (1 - eps) * indexed.y[e.indices[0]] + eps / indexed.K)
+
+    difference = untarget(grad) - untarget(d.delta)
+    return indexed.is_zero(difference, (indexed.sum_to_one(indexed.y),))
+
+
+def softmax_forms_of(d: steps.Derivation) -> steps.Trace:
+    """:func:`softmax_forms` with the options of ``d`` (its loss, ω, ε)."""
+    return softmax_forms(d.loss, d.options.class_weights, d.options.label_smoothing)

@@ -1,2 +1,9 @@
-"""LaTeX in ML notation → SymPy: ``scanner`` (tokens and groups), ``dialect`` (the ML-notation reader),
-``formula`` (relations, chains, side conditions and the latex2sympy2 backend; ``parse_latex``)."""
+"""LaTeX in ML notation → SymPy.
+
+``scanner`` (tokens, Unicode math characters and groups), ``vocabulary`` (the dialect's words and the
+small shared types), the reader ``dialect.Reader`` put together from ``names`` (names and indices),
+``calls`` (calls, primes, vector components), ``derivatives``, ``sums`` (sums, products, cases) and
+``informal`` (indicators, primes on expressions, ``\\over``, ``\\color``, norms, evaluation bars);
+``conditions`` (side conditions, remarks, prose) and ``formula`` (relations, chains, the backend;
+``parse_latex``, ``read_row``, ``is_prose``).
+"""

@@ -22,18 +22,27 @@ import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import sympy as sp
 
 from derive import errors
 from derive.errors import ParseError
-from derive.parse import dialect, scanner
-from derive.parse.scanner import Group, Tok, strip_spaces, text_of
+from derive.parse import conditions, dialect, scanner, vocabulary
 
 BACKENDS = ("latex2sympy2", "latex2sympy2_extended")
 _LOCK = threading.RLock()
 _STATE = ("is_real", "frac_type", "variances", "var", "VARIABLE_VALUES")
-_backend: tuple[str, Callable[[str], sp.Basic]] | None = None
+
+
+class Backend(NamedTuple):
+    """The LaTeX backend in use: its name and its parse function."""
+
+    name: str
+    parse: Callable[[str], sp.Basic]
+
+
+_backend: Backend | None = None
 
 
 def _load(name: str) -> Callable[[str], sp.Basic]:
@@ -73,8 +82,8 @@ def _load(name: str) -> Callable[[str], sp.Basic]:
     raise ParseError(f"unknown LaTeX backend {name!r}; choose one of {', '.join(BACKENDS)}")
 
 
-def backend() -> tuple[str, Callable[[str], sp.Basic]]:
-    """(name, parse function) of the LaTeX backend in use."""
+def backend() -> Backend:
+    """The LaTeX backend in use (its name and parse function)."""
     global _backend
     with _LOCK:
         if _backend is None:
@@ -83,7 +92,7 @@ def backend() -> tuple[str, Callable[[str], sp.Basic]]:
             problems = []
             for name in names:
                 try:
-                    _backend = (name, _load(name))
+                    _backend = Backend(name, _load(name))
                     break
                 except ImportError as exc:
                     problems.append(f"{name}: {exc}")
@@ -103,7 +112,6 @@ def _backend_parse(text: str) -> sp.Basic:
 
 # ---- one formula: relations, conditions and remarks ---------------------------------------
 
-IF_WORDS = {"if", "for", "when", "where", "for all", "if:", "provided"}
 IMPLIES = {r"\Rightarrow", r"\implies", r"\therefore", r"\Longrightarrow", r"\iff", r"\Leftrightarrow"}
 
 
@@ -118,125 +126,74 @@ class Row:
     condition: sp.Basic | None = None
     continues: bool = False  # the row starts with a relation: it continues the previous chain
     error: ParseError | None = None  # the whole row could not be read
+    prose: bool = False  # the row is only text (\text{…}, CJK words): a remark, no terms, no error
+    warnings: list[str] = field(default_factory=list)  # what the reader left out (prose inside the math)
 
     def relations(self) -> list[sp.Basic]:
         """The relations between consecutive terms: ``A = B < C`` gives [Eq(A, B), Lt(B, C)]."""
         return [
-            dialect.make_relation(op, lhs, rhs)
+            vocabulary.make_relation(op, lhs, rhs)
             for op, lhs, rhs in zip(self.ops, self.terms, self.terms[1:], strict=False)
         ]
-
-
-def _is_text(node) -> bool:
-    return isinstance(node, Tok) and node.kind == "cmd" and node.text in (r"\text", r"\textrm", r"\mbox", r"\mathrm")
-
-
-def _split_condition(nodes: list) -> tuple[list, list | None]:
-    """(formula, condition) of a row such as ``… \\quad (i = j)`` or ``… , i \\neq j``."""
-    # \text{if} / \text{for}: everything after it is the condition
-    for k, node in enumerate(nodes):
-        if _is_text(node) and k + 1 < len(nodes) and isinstance(nodes[k + 1], Group):
-            said = text_of(nodes[k + 1].children).strip().lower().rstrip(":")
-            if said in IF_WORDS:
-                return nodes[:k], nodes[k + 2 :]
-    # drop remarks: \text{…} not applied to arguments
-    kept = []
-    k = 0
-    while k < len(nodes):
-        node = nodes[k]
-        if _is_text(node) and k + 1 < len(nodes) and isinstance(nodes[k + 1], Group):
-            after = nodes[k + 2] if k + 2 < len(nodes) else None
-            called = isinstance(after, Group) and after.open == "("
-            words = text_of(nodes[k + 1].children).strip()
-            if not called and (" " in words or len(words) > 1 and node.text != r"\mathrm"):
-                k += 2
-                continue
-        kept.append(node)
-        k += 1
-    nodes = kept
-    # separators: \quad (i = j), or a trailing ", i \neq j"
-    segments = dialect.split_top(nodes, lambda n: _is_sep(n))
-    segments = [s for s in segments if strip_spaces(s)]
-    if len(segments) > 1 and _looks_like_condition(segments[-1]):
-        return [n for s in segments[:-1] for n in s], _unwrap(segments[-1])
-    if len(segments) > 1:
-        return [n for s in segments for n in s], None
-    body = segments[0] if segments else []
-    commas = dialect.split_top(body, lambda n: isinstance(n, Tok) and n.kind == "op" and n.text == ",")
-    commas = [c for c in commas if strip_spaces(c)]
-    if len(commas) == 2:
-        if _looks_like_condition(commas[1]) and dialect.relation_ops(strip_spaces(commas[0])):
-            return commas[0], _unwrap(commas[1])
-        if _looks_like_condition(commas[0]) and dialect.relation_ops(strip_spaces(commas[1])):
-            return commas[1], _unwrap(commas[0])
-    return body, None
-
-
-def _is_sep(node) -> bool:
-    return (
-        isinstance(node, Tok)
-        and node.kind == "cmd"
-        and node.text in scanner.SEPARATORS
-        or (isinstance(node, Tok) and node.kind == "op" and node.text == "~")
-    )
-
-
-def _unwrap(nodes: list) -> list:
-    nodes = [n for n in strip_spaces(nodes) if not (isinstance(n, Tok) and n.kind == "op" and n.text in ",.;")]
-    if len(nodes) == 1 and isinstance(nodes[0], Group) and nodes[0].open == "(":
-        return strip_spaces(nodes[0].children)
-    return nodes
-
-
-def _looks_like_condition(nodes: list) -> bool:
-    inner = _unwrap(nodes)
-    if not dialect.relation_ops(inner):
-        return False
-    flat = text_of(inner)
-    return len(flat) <= 40 and r"\frac" not in flat and r"\partial" not in flat
 
 
 def read_row(text: str) -> Row:
     """Read one display row into terms, relation symbols and a side condition."""
     row = Row(text)
     try:
-        nodes = strip_spaces(scanner.tree(text))
-        while nodes and isinstance(nodes[-1], Tok) and nodes[-1].kind == "op" and nodes[-1].text in ",.;":
-            nodes = nodes[:-1]
-        while nodes and isinstance(nodes[0], Tok) and nodes[0].text in IMPLIES:
-            nodes = nodes[1:]
-        formula, condition = _split_condition(nodes)
-        formula = [n for n in formula if not _is_sep(n)]
-        reader = dialect.Reader(text, _backend_parse, formula)
-        if condition is not None:
-            found = dialect.read_relations(condition, reader)
-            if found is None or len(found) != 1:
-                raise reader.error("cannot read the condition", condition[0] if condition else None)
-            row.condition = found[0]
-        for node in formula:
-            if isinstance(node, Tok) and node.text in IMPLIES:
-                raise reader.error("an implication inside a row is not a step; put it on its own row", node)
-        ops = dialect.relation_ops(formula)
-        if not ops:
-            row.terms = [_term(reader, formula)]
-            row.sources = [scanner.source(text, formula)]
-            return row
-        parts = dialect.split_relation(formula, ops)
-        row.ops = ["=" if op == ":=" else op for _, op, _ in ops]
-        if not strip_spaces(parts[0]):
-            row.continues = True
-            parts = parts[1:]
-        row.terms = [_term(reader, part) for part in parts]
-        bounds = [0, *[scanner.end(formula[end - 1]) for _, _, end in ops]]
-        stops = [formula[k].pos for k, _, _ in ops] + [scanner.end(formula[-1])]
-        row.sources = [text[a:b].strip() for a, b in zip(bounds, stops, strict=True)]
-        if row.continues:
-            row.sources = row.sources[1:]
+        _read_into(row, text)
     except ParseError as exc:
         row.error = exc
     except RecursionError:
         row.error = ParseError("the formula is nested too deeply", None, text)
     return row
+
+
+def _read_into(row: Row, text: str) -> None:
+    nodes = scanner.strip_spaces(scanner.tree(text))
+    if nodes and conditions.is_prose(nodes):
+        row.prose = True
+        return
+    nodes = conditions.drop_prose(nodes, row.warnings)
+    while nodes and vocabulary.is_tok(nodes[-1], "op", ",", ".", ";"):
+        nodes = nodes[:-1]
+    while nodes and isinstance(nodes[0], scanner.Tok) and nodes[0].text in IMPLIES:
+        nodes = nodes[1:]
+    split = conditions.split_condition(nodes)
+    formula = [n for n in split.formula if not conditions.is_separator(n)]
+    reader = dialect.Reader(text, _backend_parse, formula)
+    if split.condition is not None:
+        found = reader.relations(split.condition)
+        if found is None or len(found) != 1:
+            raise reader.error("cannot read the condition", split.condition[0] if split.condition else None)
+        row.condition = found[0]
+    for node in formula:
+        if isinstance(node, scanner.Tok) and node.text in IMPLIES:
+            raise reader.error("an implication inside a row is not a step; put it on its own row", node)
+    ops = vocabulary.relation_ops(formula)
+    if not ops:
+        row.terms = [_term(reader, formula)]
+        row.sources = [scanner.source(text, formula)]
+        return
+    parts = vocabulary.split_relation(formula, ops)
+    row.ops = ["=" if op.symbol == ":=" else op.symbol for op in ops]
+    if not scanner.strip_spaces(parts[0]):
+        row.continues = True
+        parts = parts[1:]
+    row.terms = [_term(reader, part) for part in parts]
+    bounds = [0, *[scanner.end(formula[op.end - 1]) for op in ops]]
+    stops = [formula[op.start].pos for op in ops] + [scanner.end(formula[-1])]
+    row.sources = [text[a:b].strip() for a, b in zip(bounds, stops, strict=True)]
+    if row.continues:
+        row.sources = row.sources[1:]
+
+
+def is_prose(text: str) -> bool:
+    """Whether the row ``text`` is prose (only ``\\text{…}``, non-ASCII words and punctuation).
+
+    The verifier skips such a row as a remark, without ending the ``&=`` chain around it.
+    """
+    return read_row(text).prose
 
 
 def _term(reader: dialect.Reader, nodes: list):
@@ -246,7 +203,9 @@ def _term(reader: dialect.Reader, nodes: list):
         return exc
     except (TypeError, ValueError, AttributeError, IndexError, NotImplementedError) as exc:
         # SymPy refused what the notation built (e.g. a sum over a non-symbol)
-        return ParseError(f"cannot build {text_of(nodes)!r}: {exc}", nodes[0].pos if nodes else None, reader.text)
+        return ParseError(
+            f"cannot build {scanner.text_of(nodes)!r}: {exc}", nodes[0].pos if nodes else None, reader.text
+        )
 
 
 def parse_latex(text: str):
@@ -271,6 +230,8 @@ def parse_latex(text: str):
     row = read_row(text)
     if row.error is not None:
         raise row.error
+    if row.prose:
+        raise ParseError("the formula is prose (only text), not math", 0, text)
     for term in row.terms:
         if isinstance(term, ParseError):
             raise term

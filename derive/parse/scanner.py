@@ -11,16 +11,24 @@ meaning (spacing macros, ``\\left``/``\\right``, ``\\big``, ``\\displaystyle``,
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from derive import errors
 
 
 @dataclass(frozen=True)
 class Tok:
-    kind: str  # "cmd", "letter", "number", "op", "space"
+    kind: str  # "cmd", "letter", "number", "op", "space", "prose" (non-ASCII words: CJK and the like)
     text: str
     pos: int
+    width: int = 0  # characters it spans in the text when not len(text) (a Unicode ∑ read as \sum spans 1)
+
+    @property
+    def stop(self) -> int:
+        """The offset just after the token in the text."""
+        return self.pos + (self.width or len(self.text))
 
     def is_cmd(self, *names: str) -> bool:
         return self.kind == "cmd" and self.text in names
@@ -28,7 +36,7 @@ class Tok:
 
 @dataclass
 class Group:
-    open: str  # "{", "(", "[", or "env:NAME" for \begin{NAME} … \end{NAME}
+    open: str  # "{", "(", "[", "\\{" (set braces), or "env:NAME" for \begin{NAME} … \end{NAME}
     children: list = field(default_factory=list)
     pos: int = 0
     end: int = 0  # offset just after the closing bracket
@@ -67,28 +75,86 @@ _TOKEN = re.compile(
     r"|(?P<space>\s+)"
     r"|(?P<op>[^\s])"
 )
-_OPEN = {"{": "}", "(": ")", "[": "]"}
+_OPEN = {"{": "}", "(": ")", "[": "]", "\\{": "\\}"}
 _CLOSE = {v: k for k, v in _OPEN.items()}
+#: Unicode math characters and what they are in LaTeX (Greek letters are added from their Unicode names).
+UNICODE = {
+    "∑": ("cmd", r"\sum"),
+    "∏": ("cmd", r"\prod"),
+    "∂": ("cmd", r"\partial"),
+    "∇": ("cmd", r"\nabla"),
+    "∞": ("cmd", r"\infty"),
+    "·": ("cmd", r"\cdot"),
+    "⋅": ("cmd", r"\cdot"),
+    "×": ("cmd", r"\times"),
+    "⊙": ("cmd", r"\odot"),
+    "≠": ("cmd", r"\neq"),
+    "≤": ("cmd", r"\le"),
+    "≥": ("cmd", r"\ge"),
+    "−": ("op", "-"),
+    "–": ("op", "-"),
+    "′": ("op", "'"),
+    "’": ("op", "'"),
+    "ϵ": ("cmd", r"\epsilon"),
+    "ϕ": ("cmd", r"\phi"),
+    "ς": ("cmd", r"\varsigma"),
+}
+#: Greek capitals with a command of their own; the others look like Latin letters.
+_CAPITALS = {"Gamma", "Delta", "Theta", "Lambda", "Xi", "Pi", "Sigma", "Upsilon", "Phi", "Psi", "Omega"}
+_LATIN = {"alpha": "A", "beta": "B", "epsilon": "E", "zeta": "Z", "eta": "H", "iota": "I", "kappa": "K", "mu": "M"}
+_LATIN |= {"nu": "N", "rho": "P", "tau": "T", "chi": "X"}
+_GREEK_LETTERS = [
+    *("alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa", "lambda", "mu", "nu"),
+    *("xi", "omicron", "pi", "rho", "sigma", "tau", "upsilon", "phi", "chi", "psi", "omega"),
+]
+for _k, _name in enumerate(_GREEK_LETTERS):
+    _small = chr(0x3B1 + _k + (_k >= 17))  # ς (final sigma) sits between ρ and σ
+    _capital = chr(0x391 + _k + (_k >= 17))
+    if _name != "omicron":
+        UNICODE.setdefault(_small, ("cmd", "\\" + _name))
+    _command = "\\" + _name.capitalize()
+    UNICODE[_capital] = ("cmd", _command) if _name.capitalize() in _CAPITALS else ("letter", _LATIN.get(_name, "O"))
 
 
 def tokens(text: str) -> list[Tok]:
     """The tokens of ``text``; sizing commands are removed, spacing becomes a space."""
     out: list[Tok] = []
+    right_bar = skip_to = -1
     # \left. and \right. are invisible delimiters: blank them, keeping positions.
     text = re.sub(r"\\(?:left|right)\.", lambda m: " " * len(m.group()), text)
     for match in _TOKEN.finditer(text):
         kind = match.lastgroup
         value = match.group()
+        width = 0
+        if match.start() < skip_to:
+            continue
+        if value == r"\not":  # \not= is \neq
+            equals = re.compile(r"\s*=").match(text, match.end())
+            if equals:
+                out.append(Tok("cmd", r"\neq", match.start(), equals.end() - match.start()))
+                skip_to = equals.end()
+                continue
         if kind == "cmd":
+            if value == r"\right" and text.startswith("|", match.end()):
+                right_bar = match.end()  # \right| is an evaluation bar: f \right|_{x=a}
+                continue
             if _SIZES.fullmatch(value):
                 continue
-            if value in (r"\{", r"\}"):
-                raise errors.ParseError(r"set braces \{ \} are not supported", match.start(), text)
             if value in SPACING:
                 kind, value = "space", " "
             elif value == r"\hspace":
                 kind = "space"
-        out.append(Tok(kind, value, match.start()))
+        elif kind == "op" and match.start() == right_bar:
+            kind, value = "cmd", r"\evalat"
+            width = 1
+        elif kind == "op" and value in UNICODE:
+            (kind, value), width = UNICODE[value], 1
+        elif kind == "op" and not value.isascii() and unicodedata.category(value)[0] in "LPSN":
+            if out and out[-1].kind == "prose" and out[-1].stop == match.start():
+                out[-1] = Tok("prose", out[-1].text + value, out[-1].pos)
+                continue
+            kind = "prose"
+        out.append(Tok(kind, value, match.start(), width))
     return out
 
 
@@ -113,14 +179,14 @@ def tree(text: str) -> list:
                     raise errors.ParseError(f"\\end{{{name}}} does not close {_describe(stack[-1])}", tok.pos, text)
                 stack[-1].end = toks[index + skip].pos + 1
                 stack.pop()
-        elif tok.kind == "op" and tok.text in _OPEN:
+        elif tok.kind in ("op", "cmd") and tok.text in _OPEN:
             group = Group(tok.text, [], tok.pos)
             stack[-1].children.append(group)
             stack.append(group)
-        elif tok.kind == "op" and tok.text in _CLOSE:
+        elif tok.kind in ("op", "cmd") and tok.text in _CLOSE:
             if len(stack) == 1 or _OPEN.get(stack[-1].open) != tok.text:
                 raise errors.ParseError(f"unbalanced '{tok.text}' inside {_describe(stack[-1])}", tok.pos, text)
-            stack[-1].end = tok.pos + 1
+            stack[-1].end = tok.stop
             stack.pop()
         elif tok.kind == "space":
             if previous is not None and previous.kind != "space":
@@ -141,7 +207,12 @@ def _describe(group: Group) -> str:
     return f"'{group.open}'"
 
 
-def _environment_name(toks: list[Tok], index: int, text: str) -> tuple[str, int]:
+class _EnvironmentName(NamedTuple):
+    name: str
+    span: int  # how many tokens \\begin{NAME} spans after the \\begin
+
+
+def _environment_name(toks: list[Tok], index: int, text: str) -> _EnvironmentName:
     """The NAME of \\begin{NAME} at ``index`` and how many tokens it spans."""
     k = index + 1
     while k < len(toks) and toks[k].kind == "space":
@@ -155,7 +226,7 @@ def _environment_name(toks: list[Tok], index: int, text: str) -> tuple[str, int]
         k += 1
     if k >= len(toks):
         raise errors.ParseError(f"{toks[index].text}{{ is never closed", toks[index].pos, text)
-    return "".join(name).strip(), k - index
+    return _EnvironmentName("".join(name).strip(), k - index)
 
 
 def strip_spaces(nodes: list) -> list:
@@ -165,7 +236,7 @@ def strip_spaces(nodes: list) -> list:
 
 def end(node) -> int:
     """The offset in the text just after ``node``."""
-    return node.end if isinstance(node, Group) else node.pos + len(node.text)
+    return node.end if isinstance(node, Group) else node.stop
 
 
 def source(text: str, nodes: list) -> str:

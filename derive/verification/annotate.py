@@ -58,7 +58,7 @@ def annotate(text: str, report: verify.Report) -> str:
     """The document ``text`` with the verdicts of ``report`` marked on its rows."""
     shift = 0
     found = document.displays(text)
-    if found and found[0][0] == "text":  # bare math: make it a display
+    if found and found[0].kind == "text":  # bare math: make it a display
         text, shift = "\\begin{align*}\n" + text.strip() + "\n\\end{align*}", 1
     by_line: dict[int, list[verify.StepResult]] = {}
     for step in report.steps:
@@ -66,9 +66,9 @@ def annotate(text: str, report: verify.Report) -> str:
     inserts: list[tuple[int, str]] = []
     notes_after: dict[int, list[str]] = {}
     rows = document.rows(text)
-    block_end = {block: (env, end) for block, (env, _start, end, _) in enumerate(document.displays(text))}
-    for row in rows:
-        steps = by_line.pop(row.line, [])
+    closes = {display.block: display.close for display in document.displays(text)}
+    for row in rows:  # a step's line is where its right side starts: any line of its row
+        steps = [s for n in range(row.line, row.line + row.math.count("\n") + 1) for s in by_line.pop(n, [])]
         if not steps:
             continue
         marks = r"\;".join(rf"\textcolor{{{COLORS[s.verdict]}}}{{{MARKS[s.verdict]}}}" for s in steps)
@@ -77,9 +77,9 @@ def annotate(text: str, report: verify.Report) -> str:
             if s.verdict != "equal":
                 notes_after.setdefault(row.block, []).append(rf"\textcolor{{{COLORS[s.verdict]}}}{{{_note(s)}}}")
     for block, notes in notes_after.items():
-        env, end = block_end[block]
-        closing = _closing(text, env, end)
-        inserts.append((closing, "\n" + "".join(rf"\leavevmode\marginpar{{\footnotesize {n}}}" for n in notes) + "\n"))
+        inserts.append(
+            (closes[block], "\n" + "".join(rf"\leavevmode\marginpar{{\footnotesize {n}}}" for n in notes) + "\n")
+        )
     out = text
     for position, insert in sorted(inserts, reverse=True):
         out = out[:position] + insert + out[position:]
@@ -98,11 +98,3 @@ def _row_end(text: str, row: document.SourceRow) -> int:
     while end > row.start and text[end - 1].isspace():
         end -= 1
     return end
-
-
-def _closing(text: str, env: str, body_end: int) -> int:
-    """The offset just after the display that ends at ``body_end``."""
-    if env == "text":
-        return body_end
-    closer = {"[": r"\]", "$$": "$$"}.get(env, f"\\end{{{env}}}")
-    return body_end + len(closer)

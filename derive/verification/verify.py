@@ -1,6 +1,7 @@
 """Check a hand-written derivation step by step: ``verify(text) -> Report``.
 
-The document's displayed rows (:mod:`derive.verification.document`) are read in ML notation
+The document's displayed rows (:mod:`derive.verification.document`: LaTeX, Markdown or a Jupyter
+notebook) are read in ML notation
 (:mod:`derive.parse.formula`) and joined into *chains*: a row ``A &= B = C`` and the
 rows after it that begin with ``&=`` give the steps A = B, B = C, …; a row
 with its own left side starts a new chain.  The first step of a chain whose
@@ -8,7 +9,9 @@ left side is a bare name with no definition yet (``C = …``, ``a_i = …``,
 ``\\delta = …``, ``L(\\hat y, y) = …``) *defines* that name; so does
 ``% define: NAME = EXPR``.  ``% assume: …`` and rows whose note says
 "assumption" add assumptions.  A condition written on a row
-(``\\quad (i = j)``, or in its note) holds for the rest of its chain.
+(``\\quad (i = j)``, or in its note) holds for the rest of its chain.  Inline math is never a step:
+``$NAME = EXPR$`` can only define NAME, by the same rule.  A display that gives nothing is in
+``Report.skipped`` with the reason.
 
 Each step is decided by :func:`derive.verification.stepcheck.check` in a worker process
 under a time budget, so a file never hangs.
@@ -16,128 +19,27 @@ under a time budget, so a file never hangs.
 
 from __future__ import annotations
 
-import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from pathlib import Path
 
 import sympy as sp
-from sympy.core.function import AppliedUndef
 
 from derive import errors
 from derive.errors import ParseError
 from derive.parse import formula
-from derive.verification import document, stepcheck, worker
+from derive.verification import definitions, document, stepcheck, worker
+from derive.verification import report as report_module
 
-VERDICTS = ("equal", "not_equal", "undecided", "parse_error")
-MARKS = {"equal": "✓", "not_equal": "✗", "undecided": "?", "parse_error": "!"}
+VERDICTS = report_module.VERDICTS
+MARKS = report_module.MARKS
 DEFAULT_TIMEOUT = 5.0
 _ASSUMPTION_NOTE = re.compile(r"assum|given|suppose", re.IGNORECASE)
 _DEFINITION_NOTE = re.compile(r"\bdef", re.IGNORECASE)
-
-
-@dataclass
-class StepResult:
-    lhs: str  # LaTeX of the left side
-    rhs: str
-    verdict: str
-    line: int
-    message: str = ""
-    hint: str | None = None
-    counterexample: dict | None = None
-    conditions: list[str] = field(default_factory=list)
-
-    def as_dict(self) -> dict:
-        return {
-            "lhs": self.lhs,
-            "rhs": self.rhs,
-            "verdict": self.verdict,
-            "counterexample": self.counterexample,
-            "hint": self.hint,
-            "message": self.message,
-            "line": self.line,
-        }
-
-
-@dataclass
-class Chain:
-    steps: list[StepResult] = field(default_factory=list)
-
-
-@dataclass
-class Report:
-    """The verdict on every step, chain by chain, plus what was taken as given."""
-
-    chains: list[Chain] = field(default_factory=list)
-    definitions: list[tuple[str, str, int | None]] = field(default_factory=list)  # (name, value, line)
-    assumptions: list[tuple[str, int | None]] = field(default_factory=list)
-
-    @property
-    def steps(self) -> list[StepResult]:
-        return [step for chain in self.chains for step in chain.steps]
-
-    @property
-    def summary(self) -> dict[str, int]:
-        counts = dict.fromkeys(VERDICTS, 0)
-        for step in self.steps:
-            counts[step.verdict] += 1
-        return counts
-
-    @property
-    def exit_code(self) -> int:
-        """0 when every step is equal, 2 for a parse error, else 1."""
-        summary = self.summary
-        if summary["parse_error"]:
-            return 2
-        return 1 if summary["not_equal"] or summary["undecided"] else 0
-
-    def as_dict(self) -> dict:
-        return {
-            "chains": [{"steps": [s.as_dict() for s in chain.steps]} for chain in self.chains],
-            "definitions": [{"name": n, "value": v, "line": ln} for n, v, ln in self.definitions],
-            "assumptions": [{"assumption": a, "line": ln} for a, ln in self.assumptions],
-            "summary": self.summary,
-        }
-
-    def to_json(self) -> str:
-        return json.dumps(self.as_dict(), indent=2, ensure_ascii=False)
-
-    def text(self) -> str:
-        """The human report: one line per step, with the counterexample under a ✗."""
-        lines = []
-        for name, value, line in self.definitions:
-            lines.append(f"  ≔ {name} = {value}{_at(line)}  (definition)")
-        for assumption, line in self.assumptions:
-            lines.append(f"  ⊢ {assumption}{_at(line)}  (assumption)")
-        for number, chain in enumerate(self.chains, 1):
-            lines.append(f"chain {number}")
-            for step in chain.steps:
-                when = f"  [{', '.join(step.conditions)}]" if step.conditions else ""
-                lines.append(f"  {MARKS[step.verdict]} {step.lhs} = {step.rhs}{when}{_at(step.line)}")
-                if step.verdict != "equal" and step.message:
-                    lines.append(f"      {step.message}")
-                if step.counterexample:
-                    point = ", ".join(f"{k} = {_number(v)}" for k, v in step.counterexample["point"].items())
-                    lines.append(f"      counterexample: {point}")
-                    lines.append(
-                        f"      left = {_number(step.counterexample['lhs'])}, "
-                        f"right = {_number(step.counterexample['rhs'])}"
-                    )
-                if step.hint:
-                    lines.append(f"      hint: {step.hint}")
-        s = self.summary
-        lines.append(
-            f"{s['equal']} equal, {s['not_equal']} not equal, {s['undecided']} undecided, "
-            f"{s['parse_error']} parse errors"
-        )
-        return "\n".join(lines)
-
-
-def _at(line: int | None) -> str:
-    return f"  (line {line})" if line else ""
-
-
-def _number(value: float | int) -> str:
-    return str(value) if isinstance(value, int) else f"{value:.6g}"
+_JUSTIFICATION = re.compile(r"^\s*\\(?:because|since)(?![a-zA-Z])")
+StepResult = report_module.StepResult
+Chain = report_module.Chain
+Report = report_module.Report
 
 
 # ---- reading the document -------------------------------------------------------------------
@@ -150,55 +52,57 @@ def _latex(expr) -> str:
 
 
 def _is_name(expr: sp.Basic) -> bool:
-    """A bare name that a definition can give a value: C, a_i, δ, L(ŷ, y)."""
-    if isinstance(expr, sp.Symbol):
-        return not expr.name.startswith("N_")
-    if isinstance(expr, sp.Indexed):
-        return all(isinstance(i, sp.Symbol) for i in expr.indices) and len(set(expr.indices)) == len(expr.indices)
-    if isinstance(expr, AppliedUndef):
-        return all(isinstance(arg, (sp.Symbol, sp.Indexed)) for arg in expr.args)
-    return False
+    """A name a row of the document can define: C, a_i, a_1, z^l_j, δ, L(ŷ, y) (:mod:`.definitions`)."""
+    return definitions.is_name(expr)
 
 
 def _mentions(expr: sp.Basic, name: sp.Basic) -> bool:
-    if isinstance(name, sp.Indexed):
-        return any(ix.base == name.base for ix in expr.atoms(sp.Indexed))
-    if isinstance(name, AppliedUndef):
-        return any(f.func == name.func for f in expr.atoms(AppliedUndef))
-    return expr.has(name)
+    """Whether ``expr`` uses ``name`` itself, so that ``name = expr`` cannot define it.
+
+    The same name at other indices does not count: ``a^l_j`` may be defined from ``a^{l-1}_k``.
+    """
+    return definitions.refers_to_itself(name, expr)
 
 
-def _directive_row(text: str, kind: str, line: int | None) -> formula.Row:
-    row = formula.read_row(text)
-    where = f" (line {line})" if line else ""
-    if row.error is not None:
-        raise errors.DirectiveError(f"cannot read the {kind} {text!r}{where}: {row.error}")
-    for term in row.terms:
-        if isinstance(term, ParseError):
-            raise errors.DirectiveError(f"cannot read the {kind} {text!r}{where}: {term}")
-    if not row.ops or row.continues:
-        raise errors.DirectiveError(f"the {kind} {text!r}{where} needs a relation, as in 'a = \\sigma(z)'")
-    return row
+def _definition(text: str, line: report_module.Line | None, context: stepcheck.Context) -> stepcheck.Definition:
+    """The definition of a ``% define:`` line (or ``--define``); errors.DirectiveError if it is none."""
+    return definitions.definition(text, line, context)
 
 
-def _definition(text: str, line: int | None) -> stepcheck.Definition:
-    row = _directive_row(text, "definition", line)
-    if len(row.terms) != 2 or row.ops[0] != "=":
-        raise errors.DirectiveError(f"a definition is 'NAME = EXPR', got {text!r}")
-    target, value = row.terms
-    if not _is_name(target):
-        raise errors.DirectiveError(
-            f"cannot define {sp.latex(target)!r}: the left side of a definition must be a name "
-            "such as C, a_i, \\hat{y} or L(\\hat{y}, y)"
-        )
-    if _mentions(value, target):
-        raise errors.DirectiveError(f"the definition of {sp.latex(target)} refers to itself")
-    return stepcheck.Definition(target, value)
+def _assumptions(text: str, line: report_module.Line | None, context: stepcheck.Context) -> list[sp.Basic]:
+    """The relations of a ``% assume:`` line (or ``--assume``); errors.DirectiveError if unreadable."""
+    return definitions.assumptions(text, line, context)
 
 
-def _assumptions(text: str, line: int | None) -> list[sp.Basic]:
-    row = _directive_row(text, "assumption", line)
-    return row.relations()
+def _given(given: list[document.Directive], context: stepcheck.Context, report: Report) -> list[definitions.Refusal]:
+    """The directives put into ``context``; those of the document that cannot be accepted, refused.
+
+    A refused ``% define:`` or ``% assume:`` line never stops the check: the steps that may need it
+    are undecided with its reason (:func:`_decide`).  A ``--define``/``--assume`` option (line 0)
+    that cannot be read stays a DirectiveError: a usage error of the command.
+    """
+    refused = []
+    for directive in given:
+        line = directive.line or None
+        try:
+            if directive.kind == "define":
+                found = [_definition(directive.text, line, context)]
+            else:
+                found = _assumptions(directive.text, line, context)
+        except errors.DirectiveError as exc:
+            if not directive.line:
+                raise
+            kind = "definition" if directive.kind == "define" else "assumption"
+            refused.append(definitions.refusal(kind, directive.text, line, exc, context))
+            continue
+        for item in found:
+            if directive.kind == "define":
+                context.definitions.append(item)
+                report.definitions.append((sp.latex(item.target), sp.latex(item.value), line))
+            else:
+                context.assumptions.append(item)
+                report.assumptions.append((sp.latex(item), line))
+    return refused
 
 
 def _note_condition(note: str) -> sp.Basic | None:
@@ -225,7 +129,7 @@ class _Pending:
     lhs: object
     rhs: object
     op: str
-    line: int
+    line: report_module.Line
     conditions: list
     sources: tuple[str, str] = ("", "")
 
@@ -235,12 +139,16 @@ def verify(
     defines: tuple[str, ...] | list[str] = (),
     assumptions: tuple[str, ...] | list[str] = (),
     timeout: float = DEFAULT_TIMEOUT,
+    format: str | None = None,
 ) -> Report:
-    """Check every step of the derivation in ``text`` (a .tex document or a formula).
+    """Check every step of the derivation in ``text`` (a document, or a formula).
 
-    ``defines`` are extra ``NAME = EXPR`` definitions and ``assumptions`` extra
-    relations (``i \\neq j``, ``0 < a < 1``), as the ``% define:`` and
-    ``% assume:`` directives give them.  Each step gets ``timeout`` seconds.
+    ``format`` is ``"tex"``, ``"markdown"`` or ``"ipynb"`` (the notebook's JSON); None guesses it
+    from the text (:func:`derive.verification.document.guess`).  ``defines`` are extra
+    ``NAME = EXPR`` definitions and ``assumptions`` extra relations (``i \\neq j``, ``0 < a < 1``),
+    as the ``% define:`` and ``% assume:`` directives give them.  Each step gets ``timeout``
+    seconds.  Every display the reader finds either gives steps, definitions or assumptions, or is
+    in ``Report.skipped`` with the reason.
 
     >>> report = verify(r"\\[ \\sigma'(z) = \\sigma(z)(1+\\sigma(z)) \\]")
     >>> report.steps[0].verdict, report.exit_code
@@ -250,38 +158,101 @@ def verify(
         raise errors.DirectiveError(f"verify reads LaTeX text, got {type(text).__name__}")
     if not timeout or timeout <= 0:
         raise errors.DirectiveError(f"the time budget must be positive, got {timeout}")
-    report = Report()
+    doc = document.read(text, format)
+    report = Report(format=doc.format, displays=len(doc.displays))
     context = stepcheck.Context()
-    given = list(document.directives(text))
+    given = list(doc.directives)
     given += [document.Directive("define", d, 0) for d in defines]
     given += [document.Directive("assume", a, 0) for a in assumptions]
-    for directive in given:
-        if directive.kind == "define":
-            definition = _definition(directive.text, directive.line or None)
-            context.definitions.append(definition)
-            report.definitions.append((sp.latex(definition.target), sp.latex(definition.value), directive.line or None))
-        else:
-            for relation in _assumptions(directive.text, directive.line or None):
-                context.assumptions.append(relation)
-                report.assumptions.append((sp.latex(relation), directive.line or None))
-    chains = _chains(document.rows(text), context, report)
-    _decide(chains, context, report, timeout)
+    refused = _given(given, context, report)
+    chains = _chains(doc.rows, context, report)
+    _decide(chains, context, report, timeout, refused)
+    report.skipped = _skipped(doc)
     return report
 
 
+def verify_file(
+    path: str | Path,
+    defines: tuple[str, ...] | list[str] = (),
+    assumptions: tuple[str, ...] | list[str] = (),
+    timeout: float = DEFAULT_TIMEOUT,
+    format: str | None = None,
+) -> Report:
+    """:func:`verify` of the file at ``path``, its format from its extension (``.md``, ``.ipynb``, …)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise errors.DocumentError(f"cannot read {path}: {exc}") from None
+    format = format or document.format_for(path.name, text)
+    return verify(text, defines, assumptions, timeout, format)
+
+
+def _skipped(doc: document.Document) -> list[report_module.Skipped]:
+    """The displays that gave nothing to check, each with the reason."""
+    by_block: dict[int, list[document.SourceRow]] = {}
+    for row in doc.rows:
+        by_block.setdefault(row.block, []).append(row)
+    out = []
+    for display in doc.displays:
+        reason = display.reason or _why_nothing(by_block.get(display.block, []))
+        if reason:
+            out.append(report_module.Skipped(display.line, display.kind, reason, doc.excerpt(display)))
+    return out
+
+
+def _why_nothing(rows: list[document.SourceRow]) -> str:
+    """Why a display's rows give nothing, or "" when one of them holds a relation or cannot be read."""
+    if not rows:
+        return "empty"
+    for source in rows:
+        row = formula.read_row(source.math)
+        if row.error is not None or row.ops:
+            return ""
+    return "no relation (=, <, …): an expression, not a step"
+
+
+def _inline_definition(
+    row: formula.Row, source: document.SourceRow, context: stepcheck.Context, report: Report
+) -> None:
+    """Inline math ``$NAME = EXPR$`` defines NAME by the rule of a chain's first step; nothing else in it is a step.
+
+    Its right side must be more than a bare symbol or number: ``if $i = k$`` and ``$K = 3$`` state a
+    case or a value in prose, not a definition.
+    """
+    if row.error is not None or not row.ops or row.ops[0] != "=" or row.continues or row.condition is not None:
+        return
+    first, second = row.terms[0], row.terms[1]
+    if isinstance(first, ParseError) or isinstance(second, (ParseError, sp.Symbol, sp.Number)):
+        return
+    if _is_name(first) and context.lookup(first) is None and not _mentions(second, first):
+        context.definitions.append(stepcheck.Definition(first, second))
+        report.definitions.append((sp.latex(first), sp.latex(second), source.line))
+
+
 def _chains(rows: list[document.SourceRow], context: stepcheck.Context, report: Report) -> list[list]:
-    """Group the rows' steps into chains of _Pending steps (or parse errors)."""
+    """Group the rows' steps into chains of _Pending steps (or parse errors).
+
+    A row that starts with a relation continues the chain of the last row with a left side; a
+    justification row (``\\because \\sigma(z_i) &= P_i``) is a chain of its own, and the row after
+    it continues the chain before it.
+    """
     chains: list[list] = []
+    main: list = []  # the chain a row that starts with a relation continues
     last_term = last_source = None
     chain_conditions: list = []
     for source in rows:
-        row = formula.read_row(source.math)
-        if row.error is not None:
-            chains.append([StepResult(source.math.strip(), "", "parse_error", source.line, message=str(row.error))])
-            last_term = None
+        because = _JUSTIFICATION.match(source.math)
+        row = definitions.read(source.math[because.end() :] if because else source.math, context)
+        if source.inline:
+            _inline_definition(row, source, context, report)
             continue
-        if not row.ops:
-            last_term = None  # a displayed expression, not a step
+        if row.prose:
+            continue  # a remark between the rows of a chain (\text{Take the minus sign out}) keeps it going
+        if row.error is not None or not row.ops:  # unreadable, or a displayed expression: no step
+            if row.error is not None:
+                chains.append([StepResult(source.math.strip(), "", "parse_error", source.line, message=str(row.error))])
+            last_term = None
             continue
         conditions = [c for c in (row.condition, _note_condition(source.note)) if c is not None]
         parsed = all(not isinstance(t, ParseError) for t in row.terms)
@@ -291,49 +262,55 @@ def _chains(rows: list[document.SourceRow], context: stepcheck.Context, report: 
                 report.assumptions.append((sp.latex(relation), source.line))
             last_term = None
             continue
-        terms = list(row.terms)
-        sources = list(row.sources)
+        terms, sources = list(row.terms), list(row.sources)
+        lines = source.term_lines(row.sources)  # a step's line is where its right side starts
         if row.continues:
-            if last_term is None or not chains:
-                chains.append(
-                    [
-                        StepResult(
-                            source.math.strip(),
-                            "",
-                            "parse_error",
-                            source.line,
-                            message="the row starts with a relation but there is no chain before it",
-                        )
-                    ]
-                )
+            if last_term is None:
+                message = "the row starts with a relation but there is no chain before it"
+                chains.append([StepResult(source.math.strip(), "", "parse_error", source.line, message=message)])
                 continue
-            terms = [last_term, *terms]
-            sources = [last_source, *sources]
-            chain_conditions = chain_conditions + conditions
+            chain, conditions = main, chain_conditions + conditions
+            terms, sources, lines = [last_term, *terms], [last_source, *sources], [source.line, *lines]
         else:
-            chains.append([])
-            chain_conditions = list(conditions)
-            first, second = terms[0], terms[1]
-            if (
-                row.ops[0] == "="
-                and not isinstance(first, ParseError)
-                and not isinstance(second, ParseError)
-                and _is_name(first)
-                and context.lookup(first) is None
-                and not _mentions(second, first)
-                and (not conditions or _DEFINITION_NOTE.search(source.note))
-            ):
-                context.definitions.append(stepcheck.Definition(first, second))
-                report.definitions.append((sp.latex(first), sp.latex(second), source.line))
-                terms, sources = terms[1:], sources[1:]
+            chain = []
+            chains.append(chain)
+            if _defines(row, source, conditions, context, report):
+                terms, sources, lines = terms[1:], sources[1:], lines[1:]
                 row.ops = row.ops[1:]
         for k, (op, lhs, rhs) in enumerate(zip(row.ops, terms, terms[1:], strict=False)):
-            chains[-1].append(_Pending(lhs, rhs, op, source.line, list(chain_conditions), (sources[k], sources[k + 1])))
-        last_term, last_source = terms[-1], sources[-1]
+            chain.append(_Pending(lhs, rhs, op, lines[k + 1], list(conditions), (sources[k], sources[k + 1])))
+        if not because or row.continues:
+            main, chain_conditions, last_term, last_source = chain, conditions, terms[-1], sources[-1]
     return [c for c in chains if c]
 
 
-def _decide(chains: list[list], context: stepcheck.Context, report: Report, timeout: float) -> None:
+def _defines(
+    row: formula.Row, source: document.SourceRow, conditions: list, context: stepcheck.Context, report: Report
+) -> bool:
+    """Whether the first relation of a chain's first row defines its left side (then it is no step).
+
+    It does when the left side is a name with no definition yet that the right side does not use
+    (``C = …``, ``a_i = …``, ``z^l_j = … a^{l-1}_k …``), and the row states no case (or its note says
+    "definition").
+    """
+    first, second = row.terms[0], row.terms[1]
+    if (
+        row.ops[0] == "="
+        and not isinstance(first, ParseError)
+        and not isinstance(second, ParseError)
+        and _is_name(first)
+        and context.lookup(first) is None
+        and not _mentions(second, first)
+        and (not conditions or _DEFINITION_NOTE.search(source.note))
+    ):
+        context.definitions.append(stepcheck.Definition(first, second))
+        report.definitions.append((sp.latex(first), sp.latex(second), source.line))
+        return True
+    return False
+
+
+def _decide(chains: list[list], context: stepcheck.Context, report: Report, timeout: float, refused: list = ()) -> None:
+    """Each pending step checked in the worker; a step that may need a refused directive is undecided."""
     warmed = False
     for pending_chain in chains:
         chain = Chain()
@@ -357,23 +334,37 @@ def _decide(chains: list[list], context: stepcheck.Context, report: Report, time
                 if not warmed:
                     worker.warm()
                     warmed = True
-                _check(result, item, context, timeout)
+                warmed = _check(result, item, context, timeout)  # a new worker starts outside the budget
+                _refuse(result, item, refused)
             chain.steps.append(result)
         report.chains.append(chain)
 
 
-def _check(result: StepResult, item: _Pending, context: stepcheck.Context, timeout: float) -> None:
+def _refuse(result: StepResult, item: _Pending, refused: list) -> None:
+    """Undecided, with the reason, where a refused directive may be what the step needs."""
+    if result.verdict not in ("not_equal", "undecided"):
+        return
+    for refusal in refused:
+        if definitions.applies(refusal, (item.lhs, item.rhs)):
+            result.verdict, result.message = "undecided", refusal.message()
+            result.hint = result.counterexample = None
+            return
+
+
+def _check(result: StepResult, item: _Pending, context: stepcheck.Context, timeout: float) -> bool:
+    """The worker's verdict into ``result``; False when the worker was replaced (a timeout)."""
     args = (item.lhs, item.rhs, context, item.conditions, timeout, f"{item.line}")
     try:
         outcome = worker.run(stepcheck.check, args, timeout)
     except errors.Timeout:
         result.message = f"the time budget of {timeout:g} s was spent before a verdict"
-        return
+        return False
     except errors.WorkerError as exc:
         last = str(exc).strip().splitlines()[-1] if str(exc).strip() else "unknown error"
         result.message = f"could not be checked: {last}"
-        return
+        return True
     result.verdict = outcome.verdict
     result.message = outcome.message
     result.hint = outcome.hint
     result.counterexample = outcome.counterexample
+    return True

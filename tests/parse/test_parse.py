@@ -17,6 +17,7 @@ from sympy.functions.elementary.piecewise import ExprCondPair
 
 import derive
 from derive.catalog import activations
+from derive.catalog import softmax as catalog_softmax
 from derive.errors import ParseError
 from derive.parse import formula
 
@@ -25,6 +26,7 @@ FORMULAS = json.loads(CORPUS.read_text())["formulas"]
 NAMESPACE = {
     **{name: getattr(sp, name) for name in dir(sp)},
     "sigmoid": activations.sigmoid,
+    "softmax": catalog_softmax.softmax,
     "ExprCondPair": ExprCondPair,
 }
 
@@ -78,7 +80,8 @@ def test_more_notation(text, expected):
         (r"\sigma(z", "never closed", 6),
         (r"a + \foo", r"unknown command \foo", 4),
         (r"a +", "ends with an operator", 2),
-        (r"\sum x", "needs a subscript", 0),
+        (r"\sum_i", "nothing to sum", 0),
+        (r"\sum y_i t_j", "ambiguous", 0),
         (r"\frac{\partial C}{\partial 2}", "expected a name", 27),
         (r"x^", "missing its argument", 1),
         (r"a )", "unbalanced ')'", 2),

@@ -105,7 +105,7 @@ def test_missing_variable_fails_loudly(tmp_path):
         (["latex", "bce", "sigmoid", "-o", "/proc/derive-nope/x.tex"], "error: cannot write /proc/derive-nope/x.tex"),
         (["latex", "bce", "sigmoid", "--pdf", "-o", "x.tex"], "error: --pdf compiles a whole document"),
         (["latex", "bce"], "error: give LOSS and ACTIVATION"),
-        (["latex", "--all"], "error: --all takes no LOSS ACTIVATION and needs -o FOLDER"),
+        (["latex", "--all"], "error: --all takes no LOSS ACTIVATION and needs -d DIR"),
         (["latex", "bce", "sigmoid", "--template-dir", "/nonexistent-derive"], "error: template folder"),
     ],
 )
@@ -145,14 +145,14 @@ def test_cli_article_pdf(tmp_path):
 
 
 def test_latex_all(tmp_path):
-    result = run("latex", "--all", "-o", str(tmp_path), "--template", "markdown")
+    result = run("latex", "--all", "-d", str(tmp_path), "--template", "markdown")
     assert result.exit_code == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f"{lo}_{a}.md" for lo, a in catalog.pairs(valid=True))
 
 
 def test_gallery_is_deterministic(tmp_path):
     first, second = tmp_path / "one", tmp_path / "two"
-    assert run("gallery", "-o", str(first)).exit_code == 0
+    assert run("gallery", "-d", str(first)).exit_code == 0
     for _ in gallery.build(second):
         pass
     names = sorted(p.name for p in first.iterdir())

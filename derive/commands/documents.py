@@ -1,0 +1,143 @@
+"""The commands that write documents: ``latex`` (one derivation, or every pair) and ``gallery``.
+
+``-o/--output FILE`` is one file, whose suffix must fit the template; ``-d/--directory DIR`` is the
+folder of ``latex --all`` and ``gallery`` (see :mod:`derive.commands.options`).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from derive import catalog, errors, gallery
+from derive.commands import options
+from derive.derivations import pairs
+from derive.engine import steps
+from derive.render import compile
+from derive.render import latex as render_latex
+
+
+@click.command()
+@click.argument("loss", required=False)
+@click.argument("activation", required=False)
+@click.option("--all", "all_pairs", is_flag=True, help="Every valid catalog pair, one file each, into -d DIR.")
+@options.output_file("*.tex; *.md for --template markdown")
+@options.directory(None, "With --all: the folder that gets one file per pair.")
+@click.option(
+    "--template",
+    "-t",
+    default="fragment",
+    show_default=True,
+    metavar="NAME",
+    help="fragment (align* block for \\input), article (whole document) or markdown.",
+)
+@click.option(
+    "--template-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="A folder of your own templates, looked up before derive's.",
+)
+@click.option("--pdf", "make_pdf", is_flag=True, help="Also compile the article to PDF with pdflatex.")
+@click.option("--classes", "-K", type=int, default=None, metavar="K", help="softmax: an explicit number of classes.")
+@options.notation_options
+def latex(
+    loss: str | None,
+    activation: str | None,
+    all_pairs: bool,
+    output: Path | None,
+    directory: Path | None,
+    template: str,
+    template_dir: Path | None,
+    make_pdf: bool,
+    classes: int | None,
+    style: render_latex.Notation,
+) -> None:
+    """Write the derivation of LOSS composed with ACTIVATION as LaTeX or Markdown.
+
+    The fragment needs only amsmath; the article compiles on its own (and
+    includes the cancellation table).  With --pdf, the .tex is kept next to the
+    PDF, and a LaTeX error is reported with the log's first error line.
+
+    -o FILE is the one file to write; its name must end in .tex (.md for the
+    markdown template), so a mistyped option never becomes a stray file.
+    --all writes one file per pair into -d DIR.
+
+    Example:
+
+        derive latex bce sigmoid --template article --pdf -o outputs/bce_sigmoid.tex
+
+        derive latex --all -d outputs/
+    """
+    if make_pdf and template != "article":
+        raise errors.InvalidOption("--pdf compiles a whole document: use it with --template article")
+    if all_pairs:
+        if output is not None:
+            raise errors.InvalidOption("--all writes one file per pair: use -d/--directory DIR, not -o (one file)")
+        if loss or activation or directory is None:
+            raise errors.InvalidOption("--all takes no LOSS ACTIVATION and needs -d DIR")
+        _latex_all(directory, template, template_dir, style, make_pdf)
+        return
+    if directory is not None:
+        raise errors.InvalidOption("-d/--directory is the folder of --all; for one derivation use -o FILE")
+    if not (loss and activation):
+        raise errors.InvalidOption("give LOSS and ACTIVATION (see `derive list`), or --all")
+    if make_pdf and output is None:
+        raise errors.InvalidOption("--pdf needs -o FILE.tex")
+    options.check_file(output, _suffixes(template), f"--template {template}")
+    _write_latex(pairs.derive(loss, activation, classes), output, template, template_dir, style, make_pdf)
+
+
+def _latex_all(
+    directory: Path, template: str, template_dir: Path | None, style: render_latex.Notation, make_pdf: bool
+) -> None:
+    """One file per valid catalog pair into ``directory``, each path printed as it is written."""
+    for loss, activation in catalog.pairs(valid=True):
+        target = directory / f"{loss}_{activation}{_suffixes(template)[0]}"
+        _write_latex(pairs.derive(loss, activation), target, template, template_dir, style, make_pdf)
+        click.echo(str(target))
+
+
+def _suffixes(template: str) -> tuple[str, ...]:
+    """The suffixes a file of ``template`` may have: .tex or .md, or the suffix of a template file's name."""
+    if template in render_latex.SUFFIX:
+        return (render_latex.SUFFIX[template],)
+    own = Path(template.removesuffix(".j2")).suffix  # mine.tex.j2 writes .tex
+    return (own.lower(),) if own else (".tex", ".md")
+
+
+def _write_latex(
+    result: steps.Derivation,
+    output: Path | None,
+    template: str,
+    template_dir: Path | None,
+    style: render_latex.Notation,
+    make_pdf: bool,
+) -> None:
+    table = render_latex.table_rows([pairs.derive(*pair) for pair in catalog.pairs(valid=True)], style)
+    doc = render_latex.derivation_document(result, style, table if template == "article" else [])
+    source = render_latex.render(doc, template, style, template_dir)
+    options.write_or_echo(source, output)
+    if make_pdf and output is not None:
+        compile.pdf(source, output.with_suffix(".pdf"))
+
+
+@click.command("gallery")
+@options.directory(Path("outputs"), "The folder to fill.")
+@options.no_output_file("gallery", "a folder of files")
+@options.notation_options
+def gallery_command(directory: Path, style: render_latex.Notation) -> None:
+    """Fill -d DIR with every catalog derivation: .tex fragments and articles, compiled PDFs, README.md.
+
+    Needs pdflatex.  The output is deterministic: the same bytes on every run.
+
+    Example:
+
+        derive gallery -d outputs/
+    """
+    work = gallery.tasks(directory, style)
+    with click.progressbar(work, label="derive gallery", file=sys.stderr, item_show_func=lambda t: t and t[0]) as bar:
+        for _label, action in bar:
+            action()
+    click.echo(f"wrote {len(work)} entries to {directory}/ (index: {directory / 'README.md'})")

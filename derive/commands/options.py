@@ -1,0 +1,162 @@
+"""What every ``derive`` command shares: the error handling, the output options, the notation options.
+
+One meaning per output option, in every command:
+
+- ``-o/--output FILE`` is exactly one file (``derive latex``, ``derive export``); its suffix must
+  fit what is written (``.tex``, ``.md``, ``.py``), so a value meant for another option (``--output a``
+  for ``--activation-symbol a``) is refused instead of becoming a stray file;
+- ``-d/--directory DIR`` is a folder, for the commands that write several files (``derive gallery``,
+  ``derive latex --all``, the figure of ``derive slowdown``).
+
+The old spellings (``-o`` for a folder or a stem, ``--output-symbol``) are hidden options that only
+say what to use instead: a one-line error, exit code 2, nothing written.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+
+from derive import errors, files
+from derive.render import latex as render_latex
+
+EXIT_USER_ERROR = 2
+
+Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
+
+#: The option of each Notation field: ``--activation-symbol`` sets the symbol of a = f(z).
+SYMBOL_OPTIONS = {"output": "activation", "cost": "cost", "target": "target", "sigma": "sigma"}
+SYMBOL_MEANING = {
+    "output": "the activation's output a",
+    "cost": "the cost C",
+    "target": "the target y",
+    "sigma": "the logistic sigmoid",
+}
+
+
+class Group(click.Group):
+    """A click group that turns a DeriveError into ``error: …`` on stderr and exit code 2.
+
+    It catches the error wherever it is raised: in an option's callback while the command line is
+    parsed, or in the command itself; like click's own usage errors, never a traceback.
+    """
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except errors.DeriveError as exc:
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(EXIT_USER_ERROR)
+
+
+def echo_json(data: object) -> None:
+    """Print ``data`` as indented JSON, keeping non-ASCII characters (δ, ∂) readable."""
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def json_option(help_text: str = "Print one JSON object instead of formulas.") -> Decorator:
+    """``--json``, passed to the command as ``as_json``."""
+    return click.option("--json", "as_json", is_flag=True, help=help_text)
+
+
+def output_file(names: str) -> Decorator:
+    """``-o/--output FILE``: exactly one file (``names`` says which, e.g. ``*.py``); default standard output."""
+    return click.option(
+        "-o",
+        "--output",
+        type=click.Path(path_type=Path),
+        default=None,
+        metavar="FILE",
+        help=f"Write one file, FILE ({names}); default: standard output.",
+    )
+
+
+def directory(default: Path | None, help_text: str) -> Decorator:
+    """``-d/--directory DIR``: the folder for a command that writes several files."""
+    return click.option(
+        "-d",
+        "--directory",
+        type=click.Path(path_type=Path),
+        default=default,
+        show_default=default is not None,
+        metavar="DIR",
+        help=help_text,
+    )
+
+
+def refused(*names: str, message: str) -> Decorator:
+    """A hidden option kept only to say what replaced it: giving it is the error ``message``.
+
+    The error is raised while the command line is parsed, so nothing is written.
+    """
+
+    def refuse(ctx: click.Context, param: click.Parameter, value: object) -> None:
+        if value is not None:
+            raise errors.InvalidOption(message)
+
+    return click.option(*names, hidden=True, expose_value=False, default=None, callback=refuse)
+
+
+def no_output_file(command: str, writes: str) -> Decorator:
+    """The refused ``-o/--output`` of a command that writes a folder of files: it says to use ``-d``."""
+    return refused(
+        "-o",
+        "--output",
+        message=f"derive {command} writes {writes}: use -d/--directory DIR (-o/--output is always one file)",
+    )
+
+
+def check_file(path: Path | None, suffixes: Sequence[str], writer: str) -> None:
+    """Refuse ``-o FILE`` unless FILE ends in one of ``suffixes`` (what ``writer`` writes), before anything is written.
+
+    A value meant for another option (``--output a`` for ``--activation-symbol a``) or a folder
+    (``-o outputs/``) would otherwise become a stray file.
+    """
+    if path is None or path.suffix.lower() in suffixes:
+        return
+    hint = ""
+    for field, allowed in render_latex.CHOICES.items():
+        if str(path) in allowed:
+            hint = f" (a symbol? use --{SYMBOL_OPTIONS[field]}-symbol {path})"
+    names = " or ".join(f"*{suffix}" for suffix in suffixes)
+    raise errors.InvalidOption(
+        f"-o/--output is one file, and {writer} writes {'/'.join(suffixes)}: name it {names}, not {str(path)!r}{hint}"
+    )
+
+
+def write_or_echo(source: str, output: Path | None) -> None:
+    """``source`` into the file ``output``, or onto standard output when there is none."""
+    if output is None:
+        click.echo(source, nl=False)
+    else:
+        files.write_text(output, source)
+
+
+def notation_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--activation-symbol``, ``--cost-symbol``, ``--target-symbol``, ``--sigma-symbol``.
+
+    The command receives them as one ``style`` (a :class:`~derive.render.latex.Notation`); the old
+    ``--output-symbol`` is refused with the new name.
+    """
+
+    @functools.wraps(command)
+    def with_style(*args: Any, **kwargs: Any) -> Any:
+        symbols = {field: kwargs.pop(f"{option}_symbol") for field, option in SYMBOL_OPTIONS.items()}
+        return command(*args, style=render_latex.Notation(**symbols), **kwargs)
+
+    for field, allowed in reversed(render_latex.CHOICES.items()):
+        with_style = click.option(
+            f"--{SYMBOL_OPTIONS[field]}-symbol",
+            f"{SYMBOL_OPTIONS[field]}_symbol",
+            type=click.Choice(allowed),
+            default=allowed[0],
+            show_default=True,
+            help=f"LaTeX symbol for {SYMBOL_MEANING[field]}.",
+        )(with_style)
+    message = "--output-symbol was renamed --activation-symbol (the symbol of a = f(z))"
+    return refused("--output-symbol", message=message)(with_style)

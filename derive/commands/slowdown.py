@@ -1,0 +1,72 @@
+"""The ``slowdown`` command: the learning-slowdown experiment, as a table and a figure in -d DIR."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import click
+
+from derive import slowdown as experiment
+from derive.commands import options
+
+
+@click.command("slowdown")
+@click.option(
+    "--cost",
+    "costs",
+    multiple=True,
+    default=experiment.DEFAULT_COSTS,
+    show_default=True,
+    help="A cost to train with (repeat for several).",
+)
+@click.option(
+    "--start",
+    "starts",
+    multiple=True,
+    default=("0.6,0.9", "2.0,2.0"),
+    show_default=True,
+    metavar="W,B",
+    help="A starting weight and bias (repeat for several).",
+)
+@click.option("--activation", default="sigmoid", show_default=True, help="Any catalog activation with one output.")
+@click.option("--eta", type=float, default=0.15, show_default=True, help="Learning rate.")
+@click.option("--epochs", type=int, default=300, show_default=True, help="Number of epochs.")
+@click.option("--x", "x_value", type=float, default=1.0, show_default=True, help="The input x.")
+@click.option("--y", "y_value", type=float, default=0.0, show_default=True, help="The target y.")
+@options.directory(Path("outputs"), f"The folder of the figure: writes DIR/{experiment.FIGURE}.png and .pdf.")
+@options.no_output_file("slowdown", f"two files, {experiment.FIGURE}.png and {experiment.FIGURE}.pdf")
+@click.option("--no-plot", is_flag=True, help="Print the numbers only; write no figure.")
+@options.json_option("Print one JSON list of the runs instead of a table.")
+def slowdown(
+    costs: Sequence[str],
+    starts: Sequence[str],
+    activation: str,
+    eta: float,
+    epochs: int,
+    x_value: float,
+    y_value: float,
+    directory: Path,
+    no_plot: bool,
+    as_json: bool,
+) -> None:
+    """Train one neuron with each cost and show the learning slowdown of the quadratic cost.
+
+    Gradient descent on z = w x + b, a = activation(z), with the gradient that
+    derive exports for each cost.  Defaults are Nielsen's (ch. 3): x = 1, y = 0,
+    starts (0.6, 0.9) and (2, 2), eta = 0.15, 300 epochs.  The figure (a and C
+    against epoch) goes to -d DIR as slowdown.png and slowdown.pdf.
+
+    Example:
+
+        derive slowdown --start 2,2 --epochs 300 -d outputs/
+    """
+    parsed = [experiment.parse_start(text) for text in starts]
+    runs = experiment.experiment(costs, parsed, activation, x=x_value, y=y_value, eta=eta, epochs=epochs)
+    written = [] if no_plot else experiment.plot(runs, directory, x_value, y_value, eta)
+    if as_json:
+        options.echo_json([run.summary() for run in runs])
+    else:
+        click.echo(experiment.table(runs))
+    for path in written:
+        click.echo(f"wrote {path}", err=True)

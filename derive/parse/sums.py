@@ -1,0 +1,133 @@
+"""Sums, products and cases: ``\\sum_{k=1}^{K} f``, ``\\sum_x f``, ``\\sum_{i \\neq j} f``, ``\\prod``, ``cases``.
+
+:class:`Sums` is one part of :class:`derive.parse.dialect.Reader` (a mixin, see :mod:`derive.parse.names`).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import sympy as sp
+
+from derive.catalog import softmax as catalog_softmax
+from derive.parse import scanner
+from derive.parse import vocabulary as v
+
+#: Words of a case that holds whatever the index.
+OTHERWISE = ("otherwise", "else", "sonst")
+#: Words that introduce a condition.
+IF_WORDS = ("if", "for", "when", "where", "if:", "for all")
+
+
+class Limits(NamedTuple):
+    """The scripts of a sum: its index, bounds and an excluded value (``\\sum_{i \\neq j}``) or None."""
+
+    index: sp.Symbol
+    lower: sp.Expr
+    upper: sp.Expr
+    excluded: sp.Expr | None
+
+
+class Sums:
+    """Reading big operators and case distinctions."""
+
+    def big_operator(self, nodes: list, i: int) -> v.Piece:
+        """``\\sum_{k=1}^{K} body``: the body is the product term that follows."""
+        sub, sup, primes, j = self.read_scripts(nodes, i + 1)
+        if primes:
+            raise self.error("a prime on a sum", nodes[i])
+        end = self.term_end(nodes, j)
+        if end == j:
+            raise self.error(f"{nodes[i].text} has nothing to sum", nodes[i])
+        body = self.value(nodes[j:end], "summand")
+        limits = self.limits(sub, sup, nodes[i]) if sub is not None else self.implicit_limits(body, sup, nodes[i])
+        var = limits.index
+        maker = sp.Product if nodes[i].text == r"\prod" else sp.Sum
+        value = maker(body, (var, limits.lower, limits.upper))
+        if limits.excluded is not None:
+            left_out = body.xreplace({var: limits.excluded})
+            value = value - left_out if maker is sp.Sum else value / left_out
+        return v.Piece(self.hold(value), end)
+
+    def limits(self, sub: list, sup: list | None, at) -> Limits:
+        """The index, bounds and excluded value of a sum's scripts."""
+        parts = v.split_top(sub, lambda n: v.is_tok(n, "op", "="))
+        excluded = None
+        if len(parts) == 2:
+            var = self.value(parts[0], "summation index")
+            lower = self.value(parts[1], "lower limit")
+        elif len(parts) == 1:
+            rel = v.split_top(sub, lambda n: v.is_tok(n, "cmd", r"\neq", r"\ne", r"\in"))
+            var = self.value(rel[0], "summation index")
+            lower = sp.S.One
+            if len(rel) == 2 and any(v.is_tok(n, "cmd", r"\neq", r"\ne") for n in sub):
+                excluded = self.value(rel[1], "excluded index")
+        else:
+            raise self.error("cannot read the limits of this sum", at)
+        if not isinstance(var, sp.Symbol):
+            raise self.error(f"the summation index must be a letter, not {var}", at)
+        upper = self.value(sup, "upper limit") if sup is not None else sp.Symbol(f"N_{var.name}")
+        return Limits(var, lower, upper, excluded)
+
+    def implicit_limits(self, body: sp.Expr, sup: list | None, at) -> Limits:
+        """The limits of a sum written without an index (``\\sum e^{x_j}``, ``\\frac{1}{n}\\sum[…]``).
+
+        It runs over the only free index of the summand (the indices of its ``Indexed`` atoms and
+        Kronecker deltas), from 1 to the superscript or to ``N_<index>``; a summand without an index
+        is summed over the training samples x, as ``\\sum_x``; a summand with several indices is
+        ambiguous and raises a ParseError at the sum.
+        """
+        found = sorted(summand_indices(body), key=str)
+        if len(found) > 1:
+            names = ", ".join(str(ix) for ix in found)
+            raise self.error(
+                f"{at.text} without an index over a summand with the indices {names} is ambiguous: "
+                f"write {at.text}_{found[0]}",
+                at,
+            )
+        var = found[0] if found else sp.Symbol("x")
+        upper = self.value(sup, "upper limit") if sup is not None else sp.Symbol(f"N_{var.name}")
+        return Limits(var, sp.S.One, upper, None)
+
+    def environment(self, nodes: list, i: int) -> v.Piece:
+        """``\\begin{cases} value & condition \\\\ … \\end{cases}``: a Piecewise."""
+        env = nodes[i].open[4:]
+        if env != "cases":
+            raise self.error(f"the environment {env} is not supported inside a formula", nodes[i])
+        rows = [
+            r for r in v.split_top(nodes[i].children, lambda n: v.is_tok(n, "cmd", r"\\")) if scanner.strip_spaces(r)
+        ]
+        pieces = []
+        for row in rows:
+            cells = v.split_top(row, lambda n: v.is_tok(n, "op", "&"))
+            if len(cells) != 2:
+                raise self.error("each row of cases needs 'value & condition'", nodes[i])
+            pieces.append((self.value(cells[0], "case value"), self.condition(cells[1], nodes[i])))
+        return v.Piece(self.hold(sp.Piecewise(*pieces)), i + 1)
+
+    def condition(self, cell: list, at) -> sp.Basic:
+        """A case or side condition: ``i = j``, ``\\text{if } i \\neq j``, ``\\text{otherwise}``."""
+        words = [n for n in scanner.strip_spaces(cell) if not (v.is_tok(n, "op", ",", "."))]
+        if words and v.is_tok(words[0], "cmd", r"\text", r"\mathrm", r"\textrm", r"\mbox") and len(words) > 1:
+            said = scanner.text_of(words[1].children).strip().lower() if v.is_group(words[1]) else ""
+            if said in OTHERWISE:
+                return sp.true
+            if said in IF_WORDS:
+                words = words[2:]
+        relations = self.relations(words)
+        if relations is None or len(relations) != 1:
+            raise self.error("a condition must be one relation, as in i = j", at)
+        return relations[0]
+
+
+def summand_indices(body: sp.Expr) -> set[sp.Symbol]:
+    """The free index symbols of ``body``: in the indices of its Indexed atoms and its Kronecker deltas."""
+    found: set = set()
+    for atom in body.atoms(sp.Indexed):
+        for index in atom.indices:
+            found |= index.free_symbols
+    for delta in body.atoms(sp.KroneckerDelta):
+        found |= delta.free_symbols
+    for component in body.atoms(catalog_softmax.softmax):
+        found |= component.args[1].free_symbols
+    return {ix for ix in found if isinstance(ix, sp.Symbol)} & body.free_symbols
