@@ -8,6 +8,7 @@ module graph must have no cycle.  ``derive/__init__.py`` is the public façade: 
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -137,3 +138,16 @@ def test_the_walk_sees_imports_inside_functions(tmp_path):
         ("derive.engine.steps", 6),
         ("derive.export.codegen", 7),
     ]
+
+
+def test_every_subpackage_ships_in_the_wheel():
+    """pyproject lists packages by hand (templates/ is mapped into derive.render): a new subpackage must be
+    listed too, or `pip install .` ships a `derive` that fails to import it (CI caught derive.commands)."""
+    pyproject = (PACKAGE.parent / "pyproject.toml").read_text(encoding="utf-8")  # no tomllib on Python 3.10
+    block = re.search(r"^packages = \[(.*?)\]", pyproject, re.S | re.M)
+    assert block, "pyproject.toml: [tool.setuptools] packages list not found"
+    listed = set(re.findall(r'"([\w.]+)"', block.group(1)))
+    on_disk = {
+        ".".join(init.parent.relative_to(PACKAGE.parent).parts) for init in PACKAGE.rglob("__init__.py")
+    }
+    assert on_disk <= listed, f"add to pyproject.toml [tool.setuptools] packages: {sorted(on_disk - listed)}"
