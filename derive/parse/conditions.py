@@ -1,6 +1,8 @@
-"""Side conditions and remarks next to a formula: ``… \\quad (i = j)``, ``… , i \\neq j``, ``\\text{if } i=j``.
+"""Side conditions, remarks and the statements of a row: ``… \\quad (i = j)``, ``A \\Rightarrow B``, ``\\because``.
 
-:func:`split_condition` cuts the nodes of one row into the formula and its condition, and drops the
+:func:`split_statements` cuts one row at its implications (``\\Rightarrow``, ``\\implies``, ASCII ``=>``,
+``\\therefore``) into statements, and takes the justification after ``\\because`` out of it;
+:func:`split_condition` cuts one statement into the formula and its condition, and drops the
 ``\\text{…}`` remarks that are not applied to anything.
 """
 
@@ -12,6 +14,13 @@ from derive.parse import scanner
 from derive.parse import vocabulary as v
 
 IF_WORDS = {"if", "for", "when", "where", "for all", "if:", "provided"}
+#: Arrows that join two statements of one row: what comes before is stated (or assumed), what follows is derived.
+IMPLIES = {
+    *(r"\Rightarrow", r"\implies", r"\Longrightarrow", r"\therefore"),
+    *(r"\iff", r"\Leftrightarrow", r"\Longleftrightarrow"),
+}
+#: Words that introduce a justification: ``A = B \\quad \\because C = D``.
+REASONS = {r"\because", r"\since"}
 TEXT_COMMANDS = (r"\text", r"\textrm", r"\mbox", r"\mathrm")
 
 
@@ -30,6 +39,66 @@ def is_text(node) -> bool:
 def is_separator(node) -> bool:
     """Whether ``node`` is a separator such as ``\\quad`` or ``~``."""
     return v.is_tok(node, "cmd", *scanner.SEPARATORS) or v.is_tok(node, "op", "~")
+
+
+class Statements(NamedTuple):
+    """The statements of one row: those before its implications, the last one (the main), the justifications."""
+
+    premises: list[list]  # A = B in ``A = B \\Rightarrow C = D``, in the order written
+    main: list  # C = D: the statement a chain goes on from (empty: the row holds no math)
+    reasons: list[list]  # C = D in ``A = B \\quad \\because C = D`` (each of ``\\because C = D, E = F``)
+    justification: bool  # the row itself is a justification: it starts with \\because
+
+
+def split_statements(nodes: list) -> Statements:
+    """The row ``nodes`` cut at its implications, and its justification after ``\\because`` taken out.
+
+    ``\\text{Let } u = -z_i \\Rightarrow A = B`` gives the premise ``u = -z_i`` and the main ``A = B``; a
+    piece that is only prose (``\\text{Base on (3), (4)} =>``) or empty (a leading or trailing arrow) is no
+    statement.  ``A = B \\quad \\because C = D`` and ``A = B \\left(\\because C = D\\right)`` give the main
+    ``A = B`` and the justification ``C = D``; a row that starts with ``\\because`` is a justification itself.
+    """
+    justification = bool(nodes) and v.is_tok(nodes[0], "cmd", *REASONS)
+    if justification:
+        nodes = nodes[1:]
+    reasons: list[list] = []
+    cut = next((k for k, node in enumerate(nodes) if v.is_tok(node, "cmd", *REASONS)), None)
+    if cut is not None:
+        nodes, reasons = nodes[:cut], split_reasons(nodes[cut + 1 :])
+    elif nodes and _reason_group(nodes[-1]):
+        nodes, reasons = nodes[:-1], split_reasons(scanner.strip_spaces(nodes[-1].children)[1:])
+    pieces = [p for p in v.split_top(nodes, lambda n: v.is_tok(n, "cmd", *IMPLIES)) if _has_math(p)]
+    if not pieces and reasons and not justification:  # \\quad \\because C = D alone on its row
+        return Statements([], reasons[0], reasons[1:], True)
+    main = pieces.pop() if pieces else []
+    return Statements(pieces, main, reasons, justification)
+
+
+def split_reasons(nodes: list) -> list[list]:
+    """A justification: one statement, or several separated by commas (``\\because a = b, c = d``).
+
+    It is several when every part holds a relation and the last is more than a side condition such
+    as ``i \\neq j`` (which stays the condition of the one statement).
+    """
+    parts = [p for p in v.split_top(nodes, lambda n: v.is_tok(n, "op", ",")) if scanner.strip_spaces(p)]
+    statements = len(parts) > 1 and all(v.relation_ops(scanner.strip_spaces(p)) for p in parts)
+    if statements and not looks_like_condition(parts[-1]):
+        return parts
+    return [nodes] if _has_math(nodes) else []
+
+
+def _reason_group(node) -> bool:
+    """``\\left(\\because \\sum_j y_j = 1\\right)``: a justification in parentheses at the end of a row."""
+    if not v.is_group(node, "(", "["):
+        return False
+    inner = scanner.strip_spaces(node.children)
+    return bool(inner) and v.is_tok(inner[0], "cmd", *REASONS)
+
+
+def _has_math(nodes: list) -> bool:
+    """Whether ``nodes`` hold more than separators, remarks and punctuation."""
+    kept = [n for n in scanner.strip_spaces(nodes) if not is_separator(n) and not v.is_tok(n, "op", ",", ".", ";")]
+    return bool(kept) and not is_prose(kept)
 
 
 def split_condition(nodes: list) -> Split:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import sympy as sp
+from sympy.core.function import AppliedUndef
 
 from derive.errors import ParseError
 from derive.parse import scanner
@@ -58,14 +59,14 @@ class Derivatives:
             j = end
         else:
             expr = self.value(derivative.top, "numerator of the derivative")
-        return v.Piece(self.hold(sp.Derivative(expr, *derivative.variables)), j)
+        return v.Piece(self.hold(by_variables(expr, derivative.variables)), j)
 
     def derivative_parts(self, num: list, den: list) -> DerivativeParts | None:
         """The parts of ``num/den`` if it is a derivative, else None."""
         partial = bool(num) and v.is_tok(num[0], "cmd", r"\partial")
         if partial:
             if not den or not v.is_tok(den[0], "cmd", r"\partial"):
-                return None
+                return self.bare_denominator(num, den)
             start = 1
         else:
             start = self.d_at(num, 0)
@@ -82,6 +83,21 @@ class Derivatives:
             raise self.error("the orders of the numerator and denominator of a derivative differ", num[0])
         return DerivativeParts(num[start:], variables)
 
+    def bare_denominator(self, num: list, den: list) -> DerivativeParts | None:
+        """``\\frac{\\partial}{o_k}``, ``\\frac{\\partial C}{z^{l+1}_j}``: the ∂ of the denominator left out.
+
+        ∂ over a single name can only mean the derivative by that name; anything else is None.
+        """
+        try:
+            atom = self.atom(den, 0) if den else None
+        except ParseError:
+            return None
+        if atom is None or atom.end != len(den) or atom.primes or atom.power is not None:
+            return None
+        if not isinstance(atom.value, (sp.Symbol, sp.Indexed)) or len(num) > 1 and v.is_tok(num[1], "op", "^"):
+            return None  # a higher order needs its ∂x^n written
+        return DerivativeParts(num[1:], [(atom.value, 1)])
+
     def differentials(self, den: list, partial: bool) -> list[tuple[sp.Expr, int]]:
         """The variables of a derivative's denominator ``∂w ∂b``, ``dx^2``: [(variable, order)]."""
         variables = []
@@ -97,11 +113,30 @@ class Derivatives:
             atom = self.atom(den, nxt)
             if atom.primes:
                 raise self.error("a prime on a differentiation variable", den[nxt])
+            called = self.called_variable(den, nxt, atom)
+            if called is not None:  # ∂σ(A_i): by the value of a function
+                variables.append((self.held[called.text], 1))
+                k = called.end
+                continue
             if not isinstance(atom.value, (sp.Symbol, sp.Indexed)):
                 raise self.error(f"cannot differentiate with respect to {atom.value}", den[nxt])
             variables.append((atom.value, self.small_integer(atom.power, den[nxt]) if atom.power else 1))
             k = atom.end
         return variables
+
+    def called_variable(self, den: list, k: int, atom) -> v.Piece | None:
+        """``\\partial \\sigma(A_i)`` in a denominator: the call read (held), or None if no call follows the name."""
+        if atom.power is not None or atom.end >= len(den) or not v.is_group(den[atom.end], "("):
+            return None
+        if atom.name not in v.FUNCTIONS and atom.name not in v.CALL_HEADS and not atom.word:
+            return None
+        piece = self.operand(den, k)
+        value = self.held.get(piece.text)
+        if value is None or isinstance(value, (sp.Symbol, sp.Indexed)) or not isinstance(value, sp.Function):
+            raise self.error(
+                f"cannot differentiate with respect to {scanner.source(self.text, den[k : piece.end])}", den[k]
+            )
+        return piece
 
     def small_integer(self, script: list, at) -> int:
         """A derivative order 1-9."""
@@ -130,6 +165,14 @@ class Derivatives:
             return None
         if not isinstance(var.value, (sp.Symbol, sp.Indexed)):
             return None
+        after = nodes[var.end] if var.end < len(nodes) else None
+        if v.is_group(after, "(", "[") or v.is_tok(after, "number"):
+            written = scanner.source(self.text, nodes[i : var.end + 1])
+            raise self.error(
+                f"'{written}' is ambiguous: the derivative times what follows, or the derivative of it? "
+                "write \\frac{d}{dx}(…) for the derivative of an expression, or put \\cdot before a factor",
+                nodes[i],
+            )
         return v.Piece(self.hold(sp.Derivative(top.value, var.value)), var.end)
 
     def partial(self, nodes: list, i: int) -> v.Piece:
@@ -182,6 +225,28 @@ class Derivatives:
         end = self.operand(nodes, j).end
         expr = self.value(nodes[j:end], "operand of the gradient")
         return v.Piece(self.hold(sp.Derivative(expr, var)), end)
+
+
+def by_variables(expr: sp.Expr, variables: list[tuple[sp.Expr, int]]) -> sp.Expr:
+    """``expr`` differentiated by ``variables``; by the value of a function (∂ log σ(a) / ∂σ(a)) through a stand-in.
+
+    The value f(a) is replaced by a variable t, the derivative taken by t, and f(a) put back (``Subs``):
+    what ∂/∂σ(a) means when a person writes it.
+    """
+    if all(isinstance(var, (sp.Symbol, sp.Indexed)) for var, _ in variables):
+        return sp.Derivative(expr, *variables)
+    if len(variables) != 1:
+        raise ParseError("a derivative by the value of a function and by another variable at once is not supported")
+    ((var, order),) = variables
+    t = sp.Dummy("t")
+    stand_in = expr.xreplace({var: t})
+    hidden = stand_in.atoms(AppliedUndef, sp.Derivative, sp.Subs) or stand_in.free_symbols - {t} - var.free_symbols
+    if hidden:  # ∂C/∂σ(a): C may depend on σ(a) through its definition, which is not known here
+        raise ParseError(
+            f"a derivative by {var} of an expression with other names ({', '.join(sorted(map(str, hidden)))}) "
+            "cannot be read: they may depend on it through their definitions"
+        )
+    return sp.Subs(sp.Derivative(stand_in, (t, order)), t, var)
 
 
 def unbrace(nodes: list) -> list:

@@ -59,13 +59,21 @@ class Reader(names.Names, calls.Calls, derivatives.Derivatives, sums.Sums, infor
         self.backend = backend
         self.held: dict[str, sp.Basic] = {}
         self.bare_heads: set[str] = set()
+        self.conditions: list[sp.Basic] = []  # conditions written in subscripts (y_{k \neq i}): the row's
         self.find_bare_heads(nodes)
 
     def find_bare_heads(self, nodes: list) -> None:
-        """Greek function heads used without an argument anywhere: σ(1 − σ) is then a product."""
+        """Greek function heads used without an argument anywhere: σ(1 − σ) is then a product.
+
+        The numerator of a derivative (``d\\sigma/dz``, ``\\frac{\\partial \\sigma}{\\partial z}``) names the
+        function as people write it: it does not make ``\\sigma(z)`` elsewhere a product.
+        """
+        nodes = scanner.strip_spaces(nodes)
         for k, node in enumerate(nodes):
             if isinstance(node, scanner.Group):
                 self.find_bare_heads(node.children)
+            elif k and (v.is_tok(nodes[k - 1], "letter", "d") or v.is_tok(nodes[k - 1], "cmd", r"\partial")):
+                continue  # a differential dσ, ∂σ
             elif v.is_tok(node, "cmd") and node.text[1:] in v.CALL_HEADS | {"sigma", "varsigma", "theta"}:
                 j = k + 1
                 while j < len(nodes) and (v.is_tok(nodes[j], "op", "'", "^", "_") or v.is_tok(nodes[j], "space")):
@@ -140,6 +148,9 @@ class Reader(names.Names, calls.Calls, derivatives.Derivatives, sums.Sums, infor
             node = nodes[i]
             is_operator = isinstance(node, scanner.Tok) and node.kind in ("op", "cmd")
             handler = OPERATORS.get(node.text) if is_operator else None
+            if _signed_cancel(nodes, i):  # y \cancel{- y h} - h: the crossed-out term stays a term of the sum
+                nodes = nodes[:i] + scanner.strip_spaces(nodes[i + 1].children) + nodes[i + 2 :]
+                continue
             if handler is None and v.is_tok(node, "cmd", *v.PRODUCTS):
                 handler = Reader.product_sign
             if handler is not None:
@@ -182,6 +193,12 @@ class Reader(names.Names, calls.Calls, derivatives.Derivatives, sums.Sums, infor
         return j
 
     def stray_subscript(self, nodes: list, i: int, out: _Out) -> int:
+        if i and v.is_group(nodes[i - 1], "(", "[", "{"):  # [\frac{\partial l}{\partial A}]_{pq}, (a + b)_i
+            raise self.error(
+                "an element of a bracketed expression ([…]_i) is not read: write the element itself "
+                "(as in \\frac{\\partial l}{\\partial a_{pq}}), or a function call f(x)_i",
+                nodes[i],
+            )
         raise self.error("a subscript needs something to attach to", nodes[i])
 
     def stray_prime(self, nodes: list, i: int, out: _Out) -> int:
@@ -293,6 +310,14 @@ class Reader(names.Names, calls.Calls, derivatives.Derivatives, sums.Sums, infor
         body = self.expression(arg)
         return v.Piece((rf"\sqrt[{index}]{{{body}}}" if index else rf"\sqrt{{{body}}}"), j)
 
+    def ellipsis(self, nodes: list, i: int) -> v.Piece:
+        """``p_1 + \\dots + p_n``: terms left out cannot be checked."""
+        raise self.error(
+            f"{nodes[i].text} leaves terms out (an elided sum such as y_1 + \\dots + y_n cannot be checked): "
+            "write it with \\sum_j",
+            nodes[i],
+        )
+
     def infinity(self, nodes: list, i: int) -> v.Piece:
         return v.Piece(self.hold(sp.oo), i + 1)
 
@@ -340,6 +365,7 @@ COMMANDS: dict[str, Callable] = {
     "textcolor": Reader.colored,
     "colorbox": Reader.colored,
     "infty": Reader.infinity,
+    **{dots: Reader.ellipsis for dots in ("dots", "cdots", "ldots", "dotsb", "dotsc", "dotsm", "vdots", "ddots")},
     "|": Reader.bars,  # a norm \|x\| reads as |x| in the scalar view
     "lvert": Reader.bars,
     "lVert": Reader.bars,
@@ -353,3 +379,14 @@ COMMANDS: dict[str, Callable] = {
 def read_relations(nodes: list, reader: Reader) -> list[sp.Basic] | None:
     """``a = b``, ``0 < a < 1``: the list of relations, or None without a relation."""
     return reader.relations(nodes)
+
+
+def _signed_cancel(nodes: list, i: int) -> bool:
+    """Whether ``nodes[i]`` is ``\\cancel{± …}``: a struck-out term written with its sign, read as that term."""
+    if not v.is_tok(nodes[i], "cmd", r"\cancel", r"\bcancel", r"\xcancel") or i + 1 >= len(nodes):
+        return False
+    group = nodes[i + 1]
+    if not isinstance(group, scanner.Group) or not group.braces:
+        return False
+    inner = scanner.strip_spaces(group.children)
+    return bool(inner) and v.is_tok(inner[0], "op", "+", "-")

@@ -110,14 +110,23 @@ def _backend_parse(text: str) -> sp.Basic:
         return parse(text)
 
 
-# ---- one formula: relations, conditions and remarks ---------------------------------------
+# ---- one formula: statements, relations, conditions and remarks ------------------------------
 
-IMPLIES = {r"\Rightarrow", r"\implies", r"\therefore", r"\Longrightarrow", r"\iff", r"\Leftrightarrow"}
+IMPLIES = conditions.IMPLIES
 
 
 @dataclass
 class Row:
-    """One formula read into its terms: ``A = B = C`` gives terms [A, B, C] and ops ['=', '=']."""
+    """One formula read into its terms: ``A = B = C`` gives terms [A, B, C] and ops ['=', '='].
+
+    A row may hold more than one statement.  ``A = B \\Rightarrow C = D`` (also ``\\implies``, ``=>``,
+    ``\\therefore``) is the row of ``C = D`` (the main statement, the one a chain goes on from) with the
+    premise ``A = B`` in ``premises``; ``A = B \\quad \\because C = D`` is the row of ``A = B`` with the
+    justification ``C = D`` in ``reasons``.  Each of those is a :class:`Row` of its own (``role``
+    "premise" or "reason"), read alone: its first relation may define a name (``\\text{Let } u = -z_i
+    \\Rightarrow …``) or be a step.  A row that starts with ``\\because`` is itself a justification
+    (``role`` "reason").  :meth:`statements` lists them all in the order written.
+    """
 
     text: str
     terms: list = field(default_factory=list)  # sympy values, or ParseError for a term that failed
@@ -128,6 +137,9 @@ class Row:
     error: ParseError | None = None  # the whole row could not be read
     prose: bool = False  # the row is only text (\text{…}, CJK words): a remark, no terms, no error
     warnings: list[str] = field(default_factory=list)  # what the reader left out (prose inside the math)
+    role: str = "main"  # "main", "premise" (before an implication) or "reason" (after \because)
+    premises: list[Row] = field(default_factory=list)  # statements before the row's implications
+    reasons: list[Row] = field(default_factory=list)  # justifications after \because
 
     def relations(self) -> list[sp.Basic]:
         """The relations between consecutive terms: ``A = B < C`` gives [Eq(A, B), Lt(B, C)]."""
@@ -136,44 +148,59 @@ class Row:
             for op, lhs, rhs in zip(self.ops, self.terms, self.terms[1:], strict=False)
         ]
 
+    def statements(self) -> list[Row]:
+        """Every statement of the row in the order written: the premises, the row itself, the reasons."""
+        return [*self.premises, self, *self.reasons]
+
 
 def read_row(text: str) -> Row:
-    """Read one display row into terms, relation symbols and a side condition."""
+    """Read one display row into terms, relation symbols and a side condition (and its other statements)."""
     row = Row(text)
     try:
-        _read_into(row, text)
+        nodes = scanner.strip_spaces(scanner.tree(text))
+        if nodes and conditions.is_prose(nodes):
+            row.prose = True
+            return row
+        nodes = conditions.drop_prose(nodes, row.warnings)
+        while nodes and vocabulary.is_tok(nodes[-1], "op", ",", ".", ";"):
+            nodes = nodes[:-1]
+        statements = conditions.split_statements(nodes)
+    except ParseError as exc:
+        row.error = exc
+        return row
+    except RecursionError:
+        row.error = ParseError("the formula is nested too deeply", None, text)
+        return row
+    row.premises = [_statement(Row(text, role="premise"), part) for part in statements.premises]
+    row.reasons = [_statement(Row(text, role="reason"), part) for part in statements.reasons]
+    if statements.justification:
+        row.role = "reason"
+    return _statement(row, statements.main)
+
+
+def _statement(row: Row, nodes: list) -> Row:
+    """``row`` with the one statement ``nodes`` read into it (an error kept in ``row.error``)."""
+    try:
+        _read_into(row, nodes)
     except ParseError as exc:
         row.error = exc
     except RecursionError:
-        row.error = ParseError("the formula is nested too deeply", None, text)
+        row.error = ParseError("the formula is nested too deeply", None, row.text)
     return row
 
 
-def _read_into(row: Row, text: str) -> None:
-    nodes = scanner.strip_spaces(scanner.tree(text))
-    if nodes and conditions.is_prose(nodes):
-        row.prose = True
-        return
-    nodes = conditions.drop_prose(nodes, row.warnings)
-    while nodes and vocabulary.is_tok(nodes[-1], "op", ",", ".", ";"):
-        nodes = nodes[:-1]
-    while nodes and isinstance(nodes[0], scanner.Tok) and nodes[0].text in IMPLIES:
-        nodes = nodes[1:]
+def _read_into(row: Row, nodes: list) -> None:
+    text = row.text
     split = conditions.split_condition(nodes)
     formula = [n for n in split.formula if not conditions.is_separator(n)]
     reader = dialect.Reader(text, _backend_parse, formula)
     if split.condition is not None:
-        found = reader.relations(split.condition)
-        if found is None or len(found) != 1:
-            raise reader.error("cannot read the condition", split.condition[0] if split.condition else None)
-        row.condition = found[0]
-    for node in formula:
-        if isinstance(node, scanner.Tok) and node.text in IMPLIES:
-            raise reader.error("an implication inside a row is not a step; put it on its own row", node)
+        row.condition = _condition(reader, split.condition)
     ops = vocabulary.relation_ops(formula)
     if not ops:
         row.terms = [_term(reader, formula)]
         row.sources = [scanner.source(text, formula)]
+        _subscript_condition(row, reader)
         return
     parts = vocabulary.split_relation(formula, ops)
     row.ops = ["=" if op.symbol == ":=" else op.symbol for op in ops]
@@ -181,11 +208,39 @@ def _read_into(row: Row, text: str) -> None:
         row.continues = True
         parts = parts[1:]
     row.terms = [_term(reader, part) for part in parts]
-    bounds = [0, *[scanner.end(formula[op.end - 1]) for op in ops]]
+    _subscript_condition(row, reader)
+    bounds = [formula[0].pos, *[scanner.end(formula[op.end - 1]) for op in ops]]
     stops = [formula[op.start].pos for op in ops] + [scanner.end(formula[-1])]
     row.sources = [text[a:b].strip() for a, b in zip(bounds, stops, strict=True)]
     if row.continues:
         row.sources = row.sources[1:]
+
+
+def _subscript_condition(row: Row, reader: dialect.Reader) -> None:
+    """The condition written in subscripts (``y_{k \\neq i}``) becomes the row's; two different ones are an error."""
+    found = list(dict.fromkeys(reader.conditions))
+    if not found:
+        return
+    if len(found) > 1 or row.condition not in (None, found[0]):
+        raise reader.error(
+            "the subscripts of this row state different conditions (as in y_{k \\neq i}): write one per row"
+        )
+    row.condition = found[0]
+
+
+def _condition(reader: dialect.Reader, nodes: list) -> sp.Basic:
+    """The side condition ``nodes``: one relation, or ``N, M > 0`` (each name in the list) as an ``And``."""
+    ops = vocabulary.relation_ops(nodes)
+    if len(ops) == 1:
+        names = vocabulary.split_top(nodes[: ops[0].start], lambda n: vocabulary.is_tok(n, "op", ","))
+        if len(names) > 1 and all(names):
+            rhs = reader.value(nodes[ops[0].end :], "side of a condition")
+            symbol = "=" if ops[0].symbol == ":=" else ops[0].symbol
+            return sp.And(*[vocabulary.make_relation(symbol, reader.value(name, "name"), rhs) for name in names])
+    found = reader.relations(nodes)
+    if found is None or len(found) != 1:
+        raise reader.error("cannot read the condition", nodes[0] if nodes else None)
+    return found[0]
 
 
 def is_prose(text: str) -> bool:
@@ -228,6 +283,8 @@ def parse_latex(text: str):
     if text.startswith(r"\[") and text.endswith(r"\]"):
         text = text[2:-2]
     row = read_row(text)
+    if row.premises:  # A = B \Rightarrow C = D: two statements, not one formula (a justification is a note)
+        raise ParseError("the formula holds several statements joined by an implication; read_row reads each", 0, text)
     if row.error is not None:
         raise row.error
     if row.prose:

@@ -3,7 +3,7 @@
 * ``1\\{k = i\\}``, ``1_{i=j}``, ``\\mathbb{1}_{i=j}``: the indicator of ``k = i``, a ``KroneckerDelta``
   (``\\neq`` gives ``1 - KroneckerDelta``); ``\\mathbf{1}_i`` (the all-ones vector) is 1;
 * ``(\\frac{1}{1+e^{-z}})'``, ``[\\sigma(x)^{-1}]'``: the derivative with respect to the single free
-  variable of the expression (a ParseError if it has none or several);
+  variable of the expression (a ParseError if it has several); ``(1)'`` and ``1^\\prime`` are 0;
 * ``{a \\over b}``: ``\\frac{a}{b}`` (a derivative too: ``{\\partial y \\over \\partial z}``);
 * ``\\color{blue}`` (the switch form) colours what follows: it is dropped;
 * ``\\mathrm{d}\\sigma/\\mathrm{d}z``: an inline derivative.
@@ -16,7 +16,8 @@ from __future__ import annotations
 import sympy as sp
 from sympy.core.function import AppliedUndef
 
-from derive.catalog import activations
+from derive.catalog import softmax as catalog_softmax
+from derive.errors import ParseError
 from derive.parse import scanner
 from derive.parse import vocabulary as v
 
@@ -65,20 +66,35 @@ class Informal:
         return delta if isinstance(relation, sp.Eq) else 1 - delta
 
     def bracketed_component(self, nodes: list, i: int) -> v.Piece | None:
-        """``[\\sigma(\\mathbf{a})]_i``: a component of σ or softmax of a vector written in brackets, else None."""
+        """``[\\sigma(\\mathbf{a})]_i``: component i of a call written in brackets, as ``\\sigma(\\mathbf{a})_i``.
+
+        σ and softmax give the catalog's softmax component; another function f gives ``f(a, i)``.  None when
+        the brackets hold something other than one call.
+        """
         if not (v.is_group(nodes[i], "(", "[") and i + 2 < len(nodes) and v.is_tok(nodes[i + 1], "op", "_")):
             return None
         inner = scanner.strip_spaces(nodes[i].children)
-        if not inner or not v.is_tok(inner[0], "cmd", r"\sigma", r"\varsigma", r"\mathrm", r"\operatorname"):
+        if len(inner) < 2 or not v.is_group(inner[-1], "(") or not isinstance(inner[0], scanner.Tok):
             return None
-        piece = self.operand(inner, 0)
+        if inner[0].kind != "cmd" and not self.is_one_call(inner):
+            return None  # [a(1-a)]_j: a product in brackets, not a call
+        written = [*inner, nodes[i + 1], nodes[i + 2]]  # [f(a)]_i read as f(a)_i
+        try:
+            piece = self.operand(written, 0)
+        except ParseError:
+            return None
         value = self.held.get(piece.text)
-        if piece.end != len(inner) or not isinstance(value, (activations.sigmoid, AppliedUndef)):
+        if piece.end != len(written) or not isinstance(value, (catalog_softmax.softmax, AppliedUndef)):
             return None
-        if isinstance(value, AppliedUndef) and value.func.__name__ != "softmax":
-            return None
-        sub, end = self.script(nodes, i + 2, nodes[i + 1])
-        return v.Piece(self.hold(self.component("softmax", list(value.args), self.indices(sub))), end)
+        return v.Piece(piece.text, i + 3)
+
+    def is_one_call(self, nodes: list) -> bool:
+        """Whether ``nodes`` read as one call of an undefined function (``f(x)``, ``s(\\mathbf x)``)."""
+        try:
+            piece = self.operand(nodes, 0)
+        except ParseError:
+            return False
+        return piece.end == len(nodes) and isinstance(self.held.get(piece.text), AppliedUndef)
 
     # ---- primes on an expression ---------------------------------------------------------------
     def prime_count(self, nodes: list, j: int) -> tuple[int, int]:
@@ -99,6 +115,8 @@ class Informal:
     def primed(self, nodes: list, i: int, end: int, primes: int) -> str:
         """The operand ``nodes[i:end]`` differentiated ``primes`` times by its single free variable."""
         expr = self.value(nodes[i:end], "primed expression")
+        if not expr.free_symbols:  # (1)', 1^\prime: a constant
+            return self.hold(sp.S.Zero)
         variables = free_variables(expr)
         if len(variables) != 1:
             found = ", ".join(sorted(str(x) for x in variables)) or "none"

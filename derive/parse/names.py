@@ -131,10 +131,44 @@ class Names:
         return v.Name(word, len(word) > 1, j)
 
     def script(self, nodes: list, j: int, at) -> v.Span:
-        """The argument of a ``_`` or ``^`` whose argument starts at ``j``."""
+        """The argument of a ``_`` or ``^`` whose argument starts at ``j``.
+
+        ``e^-x`` and ``e^-(x + b)`` (plain-text habit; TeX would set e^{-}x) are ``e^{-x}`` and
+        ``e^{-(x + b)}``: a superscript ``-`` takes the one atom or parenthesis after it.
+        """
         if j >= len(nodes):
             raise self.error("a script is missing its argument", at)
+        if v.is_tok(at, "op", "^") and v.is_tok(nodes[j], "op", "-") and j + 1 < len(nodes):
+            end = self.signed_script_end(nodes, j + 1)
+            if end is not None:
+                return v.Span(nodes[j:end], end)
         return self.argument(nodes, j)
+
+    def signed_script_end(self, nodes: list, k: int) -> int | None:
+        """Where the atom after the ``-`` of ``e^-x`` (starting at ``k``) ends; None if it is no atom.
+
+        The atom is a number, a parenthesis or a name with its scripts (a function name with its
+        call); when a factor follows it without an operator (``e^-x y``, ``e^-2x``), where the exponent
+        ends is ambiguous and a ParseError says so.
+        """
+        node = nodes[k]
+        if v.is_group(node, "(", "[") or v.is_tok(node, "number"):
+            end = k + 1
+        elif v.is_tok(node, "letter") or v.is_tok(node, "cmd") and node.text[1:] in v.NAME_COMMANDS:
+            atom = self.atom(nodes, k)
+            end = atom.end
+            if atom.primes:
+                return None
+            if end < len(nodes) and v.is_group(nodes[end], "(") and self.is_call(atom, nodes[end]):
+                end += 1
+        else:
+            return None
+        if end < len(nodes) and v.continues_product(nodes[end]):
+            short, long = (scanner.source(self.text, nodes[k - 1 : stop]) for stop in (end, end + 1))
+            raise self.error(
+                f"^{long} is ambiguous: write ^{{{short}}} or ^{{{long}}} to say where the exponent ends", nodes[k - 1]
+            )
+        return end
 
     def read_scripts(self, nodes: list, j: int) -> v.Scripts:
         """Subscript, superscript and primes after a name."""
@@ -179,13 +213,34 @@ class Names:
         return None
 
     def indices(self, sub: list) -> list[sp.Expr]:
-        """The indices of a subscript: ``i``, ``jk`` (two), ``i,j``, ``t_k``."""
+        """The indices of a subscript: ``i``, ``jk`` (two), ``i,j``, ``t_k``, ``k=i``, ``k \\neq i``."""
+        if v.relation_ops(sub):
+            return [self.fixed_index(sub)]
         parts = v.split_top(sub, lambda n: v.is_tok(n, "op", ","))
         if len(parts) > 1:
             return [self.value(p, "index") for p in parts]
         if sub and all(v.is_tok(t, "letter") for t in sub) and len(sub) <= 3:
             return [sp.Symbol(t.text) for t in sub]
         return [self.value(sub, "index")]
+
+    def fixed_index(self, sub: list) -> sp.Expr:
+        """``y_{k=i}`` is y_i (the index k at the value i); ``y_{k \\neq i}`` is y_k on the condition k ≠ i.
+
+        The condition goes to ``self.conditions`` (the row's condition); any other relation in a
+        subscript is a ParseError.
+        """
+        ops = v.relation_ops(sub)
+        index = sub[: ops[0].start]
+        if len(ops) != 1 or ops[0].symbol not in ("=", r"\neq") or len(index) != 1 or not v.is_tok(index[0], "letter"):
+            raise self.error(
+                "a subscript with a relation is read as y_{k=i} (y_i) or y_{k \\neq i} (y_k where k ≠ i) only", sub[0]
+            )
+        value = self.value(sub[ops[0].end :], "index value")
+        if ops[0].symbol == "=":
+            return value
+        symbol = sp.Symbol(index[0].text)
+        self.conditions.append(sp.Ne(symbol, value))
+        return symbol
 
     def name_subscript(self, sub: list) -> str | None:
         """A subscript that belongs to the name (y_{pred}, L_{MSE}, h_\\theta), else None."""
@@ -202,6 +257,20 @@ class Names:
             if word.isalpha() and len(word) > 1:
                 return word
         return None
+
+    def scripted_font(self, nodes: list, i: int) -> bool:
+        """Whether ``nodes[i]`` is a math font or decoration over a name with its scripts (``\\mathbf{x_{i}}``)."""
+        node = nodes[i]
+        if not (v.is_tok(node, "cmd") and node.text[1:] in v.MATH_FONTS | set(v.DECORATIONS) and i + 1 < len(nodes)):
+            return False
+        if not v.is_group(nodes[i + 1], "{"):
+            return False
+        inner = scanner.strip_spaces(nodes[i + 1].children)
+        try:
+            end = self.read_name(inner, 0).end if inner else 0
+        except ParseError:
+            return False
+        return bool(inner) and self.has_scripts(inner, end) and self.single_atom(inner)
 
     def braced_name(self, nodes: list, i: int) -> tuple[v.Name, v.Scripts]:
         """``{a^{L}}_{j}``: a name in braces, with scripts inside and outside them."""
@@ -227,12 +296,15 @@ class Names:
         """The name at ``i`` with its indices, power and primes."""
         if v.is_group(nodes[i], "{"):
             name, scripts = self.braced_name(nodes, i)
+        elif self.scripted_font(nodes, i):  # \mathbf{x_{i}} is x_i, \hat{y_i} is yhat_i
+            name, scripts = self.braced_name(nodes, i + 1)
+            name = v.Name(name.text + v.DECORATIONS.get(nodes[i].text[1:], ""), name.word, name.end)
         else:
             name = self.read_name(nodes, i)
             scripts = self.read_scripts(nodes, name.end)
         scripts = self.nested_scripts(scripts, nodes[i])
         text, word, sup, j = name.text, name.word, scripts.sup, scripts.end
-        power = None
+        power = layer = None
         index_list: list[sp.Expr] = []
         if sup is not None:
             if self.is_transpose(sup):
@@ -250,7 +322,7 @@ class Names:
             else:
                 index_list.extend(self.indices(scripts.sub))
         value = self.atom_value(text, word, sup, index_list)
-        return v.Atom(value, power, scripts.primes, text, word, j)
+        return v.Atom(value, power, scripts.primes, text, word, j, layer)
 
     def nested_scripts(self, scripts: v.Scripts, at) -> v.Scripts:
         """``z^{_{j}^{l}}``: scripts written inside a superscript are the name's own (z^l_j)."""
@@ -289,21 +361,49 @@ class Names:
     def atom_operand(self, nodes: list, i: int) -> v.Piece:
         """A name as an operand: a held atom (with its power), or a call if arguments follow."""
         atom = self.atom(nodes, i)
-        value, power, primes, name, word, j = atom
+        value, power, primes, name, word, j, _ = atom
+        layered = self.layered_call(atom, nodes)
+        if layered is not None:
+            return self.call(nodes, i, layered.name, j, head=layered, primes=primes, power=power)
         if name in v.FUNCTIONS or name in v.CALL_HEADS or word:
             nodes = self.unwrap_call_parens(nodes, j)
         is_plain = isinstance(value, sp.Symbol) or name in v.FUNCTIONS
         parens = j < len(nodes) and v.is_group(nodes[j], "(")
-        if parens and is_plain and self.is_call(atom, nodes[j]):
+        component = parens and j + 2 < len(nodes) and v.is_tok(nodes[j + 1], "op", "_")  # s(x + c)_i: a call
+        if parens and is_plain and (component or self.is_call(atom, nodes[j])):
             return self.call(nodes, i, name, j, head=value, primes=primes, power=power)
         if primes:
-            raise self.error(f"{name}' is a derivative of a function: write {name}'(x)", nodes[i])
+            raise self.error(
+                f"{name}' is the derivative of a function written without its argument (by which variable, "
+                f"at which point?): write {name}'(x), and define {name} with '% define: {name}(x) = …'",
+                nodes[i],
+            )
         if isinstance(value, sp.Symbol) and value.name in v.FUNCTIONS and value.name not in v.GREEK:
             return self.call(nodes, i, value.name, j)
         piece = self.hold(value)
         if power is not None:
             piece += "^{" + self.expression(power) + "}"
         return v.Piece(piece, j)
+
+    def layered_call(self, atom: v.Atom, nodes: list) -> sp.Symbol | None:
+        """``f^{(L)}(z)``, ``f'^{(L)}(z)``: the function of layer L (a head named ``f^(L)``) applied, else None.
+
+        A number in parentheses (``f^{(2)}(x)``) is the second derivative as often as the function of
+        layer 2: that is a ParseError.
+        """
+        j = atom.end
+        if atom.name not in v.CALL_HEADS or atom.layer is None or not (j < len(nodes) and v.is_group(nodes[j], "(")):
+            return None
+        if not isinstance(atom.value, sp.Indexed) or len(atom.value.indices) != 1:
+            return None
+        if atom.layer.is_number:
+            raise self.error(
+                f"{atom.name}^{{({atom.layer})}}(…) is ambiguous: a derivative of order {atom.layer} "
+                f"({atom.name}^{{({atom.layer})}} in analysis) or the function of layer {atom.layer}? "
+                f"write {atom.name}''(x) or name the layer with a letter",
+                nodes[j - 1],
+            )
+        return sp.Symbol(f"{atom.name}^({atom.layer})")
 
     @staticmethod
     def double_bar(nodes: list) -> bool:

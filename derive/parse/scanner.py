@@ -57,6 +57,7 @@ SPACING = {
     r"\displaystyle",
     r"\textstyle",
     r"\scriptstyle",
+    r"\scriptscriptstyle",
     r"\limits",
     r"\nolimits",
     r"\nonumber",
@@ -64,6 +65,8 @@ SPACING = {
     r"\left.",
     r"\right.",
     r"\middle",
+    *(r"\tiny", r"\scriptsize", r"\footnotesize", r"\small", r"\normalsize"),  # font sizes
+    *(r"\large", r"\Large", r"\LARGE", r"\huge", r"\Huge", r"\strut", r"\mathstrut"),
 }
 #: Separators kept as tokens: they can mark a condition (``\quad (i = j)``).
 SEPARATORS = {r"\quad", r"\qquad", "~", r"\hspace", r"\hfill"}
@@ -89,6 +92,13 @@ UNICODE = {
     "×": ("cmd", r"\times"),
     "⊙": ("cmd", r"\odot"),
     "≠": ("cmd", r"\neq"),
+    "…": ("cmd", r"\ldots"),
+    "⋯": ("cmd", r"\cdots"),
+    "⇒": ("cmd", r"\Rightarrow"),
+    "⟹": ("cmd", r"\implies"),
+    "⇔": ("cmd", r"\iff"),
+    "∴": ("cmd", r"\therefore"),
+    "∵": ("cmd", r"\because"),
     "≤": ("cmd", r"\le"),
     "≥": ("cmd", r"\ge"),
     "−": ("op", "-"),
@@ -117,7 +127,7 @@ for _k, _name in enumerate(_GREEK_LETTERS):
 
 
 def tokens(text: str) -> list[Tok]:
-    """The tokens of ``text``; sizing commands are removed, spacing becomes a space."""
+    """The tokens of ``text``; sizing commands are removed, spacing becomes a space, ``=>`` is ``\\Rightarrow``."""
     out: list[Tok] = []
     right_bar = skip_to = -1
     # \left. and \right. are invisible delimiters: blank them, keeping positions.
@@ -134,6 +144,10 @@ def tokens(text: str) -> list[Tok]:
                 out.append(Tok("cmd", r"\neq", match.start(), equals.end() - match.start()))
                 skip_to = equals.end()
                 continue
+        if kind == "op" and value == "=" and text.startswith(">", match.end()):  # ASCII => is \Rightarrow
+            out.append(Tok("cmd", r"\Rightarrow", match.start(), 2))
+            skip_to = match.end() + 1
+            continue
         if kind == "cmd":
             if value == r"\right" and text.startswith("|", match.end()):
                 right_bar = match.end()  # \right| is an evaluation bar: f \right|_{x=a}

@@ -40,14 +40,33 @@ class Sums:
         if end == j:
             raise self.error(f"{nodes[i].text} has nothing to sum", nodes[i])
         body = self.value(nodes[j:end], "summand")
+        maker = sp.Product if nodes[i].text == r"\prod" else sp.Sum
+        several = self.several_limits(sub, sup) if sub is not None else None
+        if several is not None:  # \sum_{i,k}: one sum over each index
+            return v.Piece(self.hold(maker(body, *several)), end)
         limits = self.limits(sub, sup, nodes[i]) if sub is not None else self.implicit_limits(body, sup, nodes[i])
         var = limits.index
-        maker = sp.Product if nodes[i].text == r"\prod" else sp.Sum
         value = maker(body, (var, limits.lower, limits.upper))
         if limits.excluded is not None:
             left_out = body.xreplace({var: limits.excluded})
             value = value - left_out if maker is sp.Sum else value / left_out
         return v.Piece(self.hold(value), end)
+
+    def several_limits(self, sub: list, sup: list | None) -> list[tuple] | None:
+        """``\\sum_{i,k}``, ``\\sum_{kl}``, ``\\sum_{i,k=1}^{n}``: the limits of each index.
+
+        Every index gets the same bounds; None when the scripts name one index.
+        """
+        sides = v.split_top(sub, lambda n: v.is_tok(n, "op", "="))
+        names = v.split_top(sides[0], lambda n: v.is_tok(n, "op", ","))
+        if len(names) == 1 and len(sides) == 1 and len(names[0]) > 1 and all(v.is_tok(n, "letter") for n in names[0]):
+            names = [[n] for n in names[0]]  # \sum_{kl} q_{kl}: over k and l (no index is named "kl")
+        if len(names) < 2 or len(sides) > 2 or not all(len(n) == 1 and v.is_tok(n[0], "letter") for n in names):
+            return None
+        lower = self.value(sides[1], "lower limit") if len(sides) == 2 else sp.S.One
+        symbols = [sp.Symbol(n[0].text) for n in names]
+        upper = [self.value(sup, "upper limit") if sup is not None else sp.Symbol(f"N_{s.name}") for s in symbols]
+        return [(s, lower, top) for s, top in zip(symbols, upper, strict=True)]
 
     def limits(self, sub: list, sup: list | None, at) -> Limits:
         """The index, bounds and excluded value of a sum's scripts."""

@@ -105,6 +105,10 @@ WRAPPERS = {
     r"\underset",
     r"\phantom",
 }
+#: Fonts of math (not text): ``\\mathbf{x_{i}}`` is the name x_i.
+MATH_FONTS = {"mathbf", "boldsymbol", "bm", "mathcal", "mathrm", "mathit", "mathsf", "mathbb", "mathscr"}
+#: Commands that are (or hold) a name.
+NAME_COMMANDS = GREEK | set(DECORATIONS) | FONTS
 RELATION_MAKERS = {"=": sp.Eq, r"\neq": sp.Ne, "<": sp.Lt, ">": sp.Gt, r"\le": sp.Le, r"\ge": sp.Ge}
 
 
@@ -149,6 +153,7 @@ class Atom(NamedTuple):
     name: str
     word: bool
     end: int
+    layer: sp.Expr | None = None  # the layer or sample superscript (l, (L), [l]) read as the first index
 
 
 class RelationOp(NamedTuple):
@@ -173,6 +178,18 @@ def is_group(node, *opens: str) -> bool:
 def adjacent(first: scanner.Tok, second) -> bool:
     """Whether ``second`` is a token written right after ``first``, with no space between."""
     return isinstance(second, scanner.Tok) and second.pos == first.stop
+
+
+def continues_product(node) -> bool:
+    """Whether ``node``, written after an operand, is a factor multiplied without an operator sign."""
+    if isinstance(node, scanner.Group):
+        return not node.open.startswith("env:")
+    if is_tok(node, "letter") or is_tok(node, "number"):
+        return True
+    if not is_tok(node, "cmd"):
+        return False
+    name = node.text[1:]
+    return name in NAME_COMMANDS or name in FUNCTIONS or name in ("frac", "dfrac", "tfrac", "sqrt", "sum", "prod")
 
 
 def split_top(nodes: list, is_separator: Callable) -> list[list]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import sympy as sp
+from sympy.core.function import AppliedUndef
 
 from derive.verification import patterns
 
@@ -48,7 +49,23 @@ class Context:
             binding = patterns.fit(definition.target, node)
             if binding is not None and (best is None or binding.fixed > best.binding.fixed):
                 best = Match(definition, binding)
-        return best
+        return best if best is not None or not isinstance(node, sp.Symbol) else self._called(node)
+
+    def _called(self, name: sp.Symbol) -> Match | None:
+        """A bare name whose only definition is as a call: J of ``J(\\hat y) = …``, h_θ of ``h_\\theta(x) = …``.
+
+        ``\\frac{dJ}{d\\hat y_i}`` means that definition at its own arguments, when they are plain names
+        (a definition of ``h_\\theta(x^{(i)})`` leaves open which x a bare h_θ is taken at).
+        """
+        found = [
+            d
+            for d in self.definitions
+            if isinstance(d.target, AppliedUndef)
+            and d.target.func.__name__ == name.name
+            and d.target.args
+            and all(isinstance(arg, sp.Symbol) for arg in d.target.args)  # h_θ(x^{(i)}): at which x?
+        ]
+        return Match(found[0], patterns.Binding()) if len(found) == 1 else None
 
     def heads(self) -> set:
         """What the definitions define: ('symbol', C), ('indexed', z), ('call', σ)."""

@@ -23,9 +23,12 @@ from derive import errors
 from derive.errors import ParseError
 from derive.parse import formula
 from derive.verification import context as context_
-from derive.verification import patterns
+from derive.verification import document, patterns
+from derive.verification import report as report_module
 
 _SIGMA_NAME = re.compile(r"\\Sigma(?![A-Za-z])(?!\s*_)")
+_DEFINITION_NOTE = re.compile(r"\bdef", re.IGNORECASE)
+_NOTE_NOISE = re.compile(r"\\text(?:rm|it)?\{[^{}]*\}|\\(?:textstyle|displaystyle|quad|qquad)|\\ |\\,|\\;")
 
 
 @dataclass(frozen=True)
@@ -73,7 +76,9 @@ def _index_pattern(index: sp.Basic) -> bool:
 def refers_to_itself(target: sp.Basic, value: sp.Basic) -> bool:
     """Whether ``value`` uses ``target`` itself (not the same name at other indices or arguments)."""
     if isinstance(target, sp.Symbol):
-        return value.has(target)
+        # L = -\sum_j y_j \log a^{(L)}_j: the layer label L of a^{(L)}_j is an index, not the value L
+        labels = {ix: sp.Dummy() for ix in value.atoms(sp.Indexed) if ix.base.label != target}
+        return value.xreplace(labels).has(target)
     if isinstance(target, sp.Indexed):
         return any(node == target for node in value.atoms(sp.Indexed))
     return any(call == target for call in value.atoms(sp.Function))
@@ -147,3 +152,152 @@ def applies(refusal_: Refusal, terms: tuple) -> bool:
     if not refusal_.names:
         return True
     return any(names_in(term, name) for name in refusal_.names for term in terms)
+
+
+def given(
+    directives: list[document.Directive], context: context_.Context, report: report_module.Report
+) -> list[Refusal]:
+    """The directives put into ``context``; those of the document that cannot be accepted, refused.
+
+    A refused ``% define:`` or ``% assume:`` line never stops the check: the steps that may need it
+    are undecided with its reason (:func:`applies`).  A ``--define``/``--assume`` option (line 0)
+    that cannot be read stays a DirectiveError: a usage error of the command.
+    """
+    refused = []
+    for directive in directives:
+        line = directive.line or None
+        try:
+            if directive.kind == "define":
+                found = [definition(directive.text, line, context)]
+            else:
+                found = assumptions(directive.text, line, context)
+        except errors.DirectiveError as exc:
+            if not directive.line:
+                raise
+            kind = "definition" if directive.kind == "define" else "assumption"
+            refused.append(refusal(kind, directive.text, line, exc, context))
+            continue
+        for item in found:
+            if directive.kind == "define":
+                context.definitions.append(item)
+                report.definitions.append((sp.latex(item.target), sp.latex(item.value), line))
+            else:
+                context.assumptions.append(item)
+                report.assumptions.append((sp.latex(item), line))
+    return refused
+
+
+def note_condition(note: str) -> sp.Basic | None:
+    """A relation written in a row's note (``\\text{case},\\ i = j``), if any."""
+    stripped = _NOTE_NOISE.sub(" ", note).strip(" ,;.") if note else ""
+    if not stripped:
+        return None
+    row = formula.read_row(stripped)
+    if (
+        row.error is None
+        and len(row.ops) == 1
+        and not row.continues
+        and not any(isinstance(t, ParseError) for t in row.terms)
+    ):
+        return formula.dialect.make_relation(row.ops[0], *row.terms)
+    return None
+
+
+def _add(name: sp.Basic, value: sp.Basic, line, context: context_.Context, report: report_module.Report) -> None:
+    context.definitions.append(context_.Definition(name, value))
+    report.definitions.append((sp.latex(name), sp.latex(value), line))
+
+
+def condition_defines(condition: sp.Basic, line, context: context_.Context, report: report_module.Report) -> bool:
+    """Whether a row's condition is a second definition (``z^{l+1}_j = …, \\quad a^l_j = \\sigma(z^l_j)``).
+
+    It is when its left side is an indexed name or a call with no definition yet and its right side more
+    than a number: ``i = j`` and ``y_i = 1`` state a case.  A definition is added to ``context``.
+    """
+    if not isinstance(condition, sp.Equality):
+        return False
+    name, value = condition.lhs, condition.rhs
+    if isinstance(name, sp.Symbol) or value.is_number or not is_name(name) or context.lookup(name) is not None:
+        return False
+    if refers_to_itself(name, value):
+        return False
+    _add(name, value, line, context, report)
+    return True
+
+
+def row_defines(
+    row: formula.Row,
+    source: document.SourceRow,
+    conditions: list,
+    context: context_.Context,
+    report: report_module.Report,
+) -> bool:
+    """Whether the first relation of a chain's first row defines its left side (then it is no step).
+
+    It does when the left side is a name with no definition yet that the right side does not use
+    (``C = …``, ``a_i = …``, ``z^l_j = … a^{l-1}_k …``), and the row states no case (or its note says
+    "definition").  A definition is added to ``context``.
+    """
+    first, second = row.terms[0], row.terms[1]
+    if (
+        row.ops[0] == "="
+        and not isinstance(first, ParseError)
+        and not isinstance(second, ParseError)
+        and is_name(first)
+        and context.lookup(first) is None
+        and not refers_to_itself(first, second)
+        and (not conditions or _DEFINITION_NOTE.search(source.note))
+    ):
+        _add(first, second, source.line, context, report)
+        return True
+    return False
+
+
+_CALL_STYLE = re.compile(r"^\s*(?P<name>[^()]+?)\s*(?:\\left\s*)?\((?P<args>[^()]*?)(?:\\right\s*)?\)\s*$")
+
+
+def function_style(source: str, term: sp.Basic, context: context_.Context) -> sp.Basic | None:
+    """The name in ``y_i(z_i)``, ``z_i(x)``: a subscripted name with its arguments, written first in a row.
+
+    The parser reads ``y_i(z_i)`` as the product y_i·z_i (``a_j(1 - a_j)`` is one); as the left side
+    of a row whose arguments are all names, a person means the quantity y_i as a function of z_i.
+    None when ``source`` is not of that form or ``term`` is not the product of the two.
+    """
+    found = _CALL_STYLE.match(source)
+    if found is None or not isinstance(term, sp.Mul):
+        return None
+    name_row = read(found.group("name"), context)
+    args_row = read(found.group("args"), context)
+    if name_row.error is not None or args_row.error is not None or name_row.ops or len(name_row.terms) != 1:
+        return None
+    name = name_row.terms[0]
+    args = [t for t in sp.Tuple(*args_row.terms)] if not args_row.ops else []
+    if not isinstance(name, (sp.Symbol, sp.Indexed)) or not is_name(name) or len(args) != 1:
+        return None
+    arg = args[0]
+    if not (isinstance(arg, (sp.Symbol, sp.Indexed)) or _names_tuple(arg)) or sp.Mul(name, arg) != term:
+        return None
+    return name
+
+
+def _names_tuple(arg: sp.Basic) -> bool:
+    return isinstance(arg, (tuple, sp.Tuple)) and all(isinstance(a, (sp.Symbol, sp.Indexed)) for a in arg)
+
+
+def update_rule(row: formula.Row) -> bool:
+    r"""Whether the row's first relation is an assignment ``w_j = w_j + \alpha(y - \hat y)x_i``.
+
+    Its left side is a name and its right side that name plus other terms without it: an update of
+    gradient descent (``w \leftarrow w - \alpha g``), never a claim that the other terms vanish.
+    """
+    if not row.ops or row.ops[0] != "=" or row.continues or len(row.terms) < 2:
+        return False
+    name, value = row.terms[0], row.terms[1]
+    if isinstance(name, ParseError) or isinstance(value, ParseError) or not isinstance(value, sp.Add):
+        return False
+    if not isinstance(name, (sp.Symbol, sp.Indexed)) or name not in value.args:
+        return False
+    # the step of gradient descent may name it as the variable of a derivative: b - \alpha ∂J/∂b
+    rest = [term.replace(lambda n: isinstance(n, sp.Derivative), lambda n: sp.Dummy()) for term in value.args]
+    rest = [term for term in rest if term != name]
+    return bool(rest) and not any(term.has(name) for term in rest)

@@ -37,9 +37,9 @@ def instantiate(expr: sp.Basic, values: dict) -> sp.Basic:
 
 def _expand_sum(expr: sp.Sum | sp.Product, values: dict) -> sp.Basic:
     """A sum (or product) with limits that instantiate to integers, as its explicit terms."""
-    body, (var, lower, upper) = expr.function, expr.limits[0]
-    if len(expr.limits) != 1:
-        raise Undecidable("a sum over several indices at once")
+    body, (var, lower, upper) = expr.function, expr.limits[-1]
+    if len(expr.limits) > 1:  # Sum(f, (k, …), (l, …)): the last limit is the outermost sum
+        body = expr.func(body, *expr.limits[:-1])
     lower, upper = instantiate(lower, values), instantiate(upper, values)
     if isinstance(upper, sp.Indexed) and SIZE in values:  # n_{l+1}: the size of a layer
         upper = values[SIZE]

@@ -27,6 +27,10 @@ from derive.verification import downstream, instances, patterns
 
 MAX_DEPTH = 40  # definitions expanded inside one another
 HEADROOM = 2  # a recursive definition applies up to index size + HEADROOM
+#: the names of a model's own quantities (DESIGN.md notation): an undefined target y depends on none of them
+MODEL_NAMES = frozenset({"yhat", "a", "z", "w", "W", "b", "theta", "o", "p", "q", "h"})
+#: parameters (DESIGN.md notation): an undefined one depends on nothing but itself
+PARAMETER_NAMES = frozenset({"w", "W", "b", "theta"})
 
 
 class Resolver:
@@ -140,7 +144,13 @@ class Resolver:
         result = expr.expr
         for variable, count in expr.variable_count:
             body = self.resolve(result, variable, depth)
-            if not body.has(variable):
+            component = self._component_of(variable, (result, body))
+            if component is not None:
+                raise Undecidable(
+                    f"{variable} is a vector here ({component} is one of its components): a derivative by a "
+                    f"whole vector (a gradient) is not checked; write it per component"
+                )
+            if not _shows(body, variable):
                 if not body.free_symbols and not body.atoms(AppliedUndef):
                     return sp.S.Zero
                 if count != 1 or len(expr.variable_count) != 1:
@@ -151,6 +161,25 @@ class Resolver:
             # what the differentiation leaves unevaluated (∂L/∂ŷ of an undefined L) is opaque
             result = self._opaque_derivatives(sp.diff(body, variable, count))
         return self.resolve(result, stop, depth)
+
+    def _component_of(self, variable: sp.Basic, exprs: tuple) -> sp.Indexed | None:
+        """A component of ``variable`` when the document uses it as a vector: a_j or a^L_j for a,
+        z^L_j for z^L (in ``exprs`` or as a definition's target); None for a scalar variable."""
+        if isinstance(variable, sp.Symbol):
+            label, lead = variable, ()
+        elif isinstance(variable, sp.Indexed):
+            label, lead = variable.base.label, tuple(variable.indices)
+        else:
+            return None
+        for expr in exprs:
+            for node in sorted(expr.atoms(sp.Indexed), key=str):
+                if node.base.label == label and len(node.indices) > len(lead) and node.indices[: len(lead)] == lead:
+                    return node
+        for definition in self.context.definitions:  # a pattern: z^l_j covers z^L
+            target = definition.target
+            if isinstance(target, sp.Indexed) and target.base.label == label and len(target.indices) > len(lead):
+                return target
+        return None
 
     def _opaque_derivatives(self, expr: sp.Basic) -> sp.Basic:
         left = [node for node in expr.atoms(sp.Derivative, sp.Subs)]
@@ -177,13 +206,34 @@ class Resolver:
         return sp.Add(*total)
 
     def _unknown_derivative(self, unknown: sp.Basic, variable: sp.Basic, stop, depth: int) -> sp.Basic:
-        """``∂u/∂v`` of an undetermined u: through the definitions that use v, or opaque."""
+        """``∂u/∂v`` of an undetermined u: through the definitions that use v, or opaque.
+
+        An undefined target y (y_i, y^{(i)}) is data: it depends on no quantity of the model
+        (ŷ, a, z, w, b, θ, o, p); by anything else (``dy/dx`` of calculus) it stays opaque.
+        """
+        if _name_of(unknown) == "y" and _name_of(variable) in MODEL_NAMES:
+            return sp.S.Zero
+        if _name_of(unknown) in PARAMETER_NAMES and unknown != variable:
+            return sp.S.Zero  # an undefined weight or bias is a parameter of its own
+        if self._below_frame(unknown, variable):
+            return sp.S.Zero
         if isinstance(unknown, (sp.Symbol, sp.Indexed)):
             chained = self.graph.cost_derivative(unknown, variable)
             if chained is not None:
                 self.chained.add((unknown, variable))
                 return self.resolve(chained, stop, depth)
         return self.opaque_symbol(sp.Derivative(unknown, variable, evaluate=False))
+
+    def _below_frame(self, unknown: sp.Basic, variable: sp.Basic) -> bool:
+        """Whether ``unknown`` is a network input below the frame and ``variable`` in it: a^0_k by b^1_j.
+
+        A feedforward layer depends on the layers below it only: what is below the lowest layer the step
+        mentions depends on nothing of that layer or above.
+        """
+        if not self.layers or not isinstance(unknown, sp.Indexed) or not isinstance(variable, sp.Indexed):
+            return False
+        below, at = self.layer_values([unknown]), self.layer_values([variable])
+        return bool(below) and bool(at) and max(below) < self.floor <= min(at)
 
     def finish(self, expr: sp.Basic) -> sp.Basic:
         """Everything left that cannot be evaluated becomes an opaque symbol."""
@@ -209,3 +259,22 @@ def _unknowns(body: sp.Basic) -> set:
         elif not isinstance(node, sp.IndexedBase):
             todo.extend(arg for arg in node.args if isinstance(arg, sp.Basic))
     return found
+
+
+def _shows(body: sp.Basic, variable: sp.Basic) -> bool:
+    """Whether ``body`` holds ``variable`` as a value (the label z of z[3] is no value of z)."""
+    if not body.has(variable):
+        return False
+    if not isinstance(variable, sp.Symbol):
+        return True
+    hidden = body.xreplace({ix: sp.S.One for ix in body.atoms(sp.Indexed) if ix.base.label == variable})
+    return hidden.has(variable)
+
+
+def _name_of(node: sp.Basic) -> str | None:
+    """The name of a symbol or an indexed name (y of y_i), else None."""
+    if isinstance(node, sp.Symbol):
+        return node.name
+    if isinstance(node, sp.Indexed):
+        return str(node.base.label)
+    return None

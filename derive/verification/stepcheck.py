@@ -94,6 +94,13 @@ def check(
     start = time.monotonic()
     rng = random.Random(int(hashlib.sha256(f"{seed}|{lhs}|{rhs}".encode()).hexdigest()[:12], 16))
     lhs, rhs, context = _explicit(lhs, rhs, context)
+    summed = _implicit_sum(lhs, rhs)
+    if summed is not None:
+        return Outcome(
+            "undecided",
+            message=f"the index {summed} appears twice in a product on one side and not on the other: "
+            f"a sum by the summation convention? write \\sum_{summed} to have it checked",
+        )
     plan = _plan(lhs, rhs, context, conditions)
     try:
         built, samples = _samples(lhs, rhs, context, plan, rng)
@@ -129,21 +136,34 @@ def _explicit(lhs: sp.Expr, rhs: sp.Expr, context: Context) -> tuple[sp.Expr, sp
     keep = {key[1] for key in context.heads() if key[0] == "call"}
 
     def vectorial(node: sp.Basic) -> bool:
-        return (
-            patterns.is_call(node)
-            and node.func not in keep
-            and any(isinstance(arg, sp.IndexedBase) for arg in node.args)
-        )
+        calls = patterns.is_call(node) and node.func not in keep
+        return calls and any(isinstance(arg, sp.IndexedBase) for arg in node.args)
 
     def explicit(expr: sp.Basic) -> sp.Basic:
-        return expr.replace(vectorial, lambda node: node.rewrite("elementary")) if expr.has(sp.IndexedBase) else expr
+        return expr.replace(vectorial, lambda node: node.rewrite("elementary"))
 
-    if not any(vectorial(node) for expr in (lhs, rhs) for node in sp.preorder_traversal(expr)) and not any(
-        vectorial(node) for d in context.definitions for node in sp.preorder_traversal(d.value)
-    ):
-        return lhs, rhs, context
-    definitions = [context_.Definition(d.target, explicit(d.value)) for d in context.definitions]
-    return explicit(lhs), explicit(rhs), Context(definitions, list(context.assumptions))
+    values = [explicit(d.value) for d in context.definitions]
+    if any(value != d.value for value, d in zip(values, context.definitions, strict=True)):
+        written = [context_.Definition(d.target, value) for d, value in zip(context.definitions, values, strict=True)]
+        context = Context(written, list(context.assumptions))
+    return explicit(lhs), explicit(rhs), context
+
+
+def _implicit_sum(lhs: sp.Expr, rhs: sp.Expr) -> sp.Symbol | None:
+    """An index repeated within one product of a side and absent from the other (Einstein's convention)."""
+    for side, other in ((lhs, rhs), (rhs, lhs)):
+        _, elsewhere = instances.integer_symbols([other])
+        for term in sp.Add.make_args(side):
+            counts: dict = {}
+            for factor in sp.Mul.make_args(term):
+                if isinstance(factor, (sp.Indexed, sp.KroneckerDelta)):
+                    for index in getattr(factor, "indices", factor.args):
+                        for symbol in index.free_symbols:
+                            counts[symbol] = counts.get(symbol, 0) + 1
+            repeated = sorted((s for s, n in counts.items() if n >= 2 and s not in elsewhere), key=str)
+            if repeated:
+                return repeated[0]
+    return None
 
 
 def _plan(lhs: sp.Expr, rhs: sp.Expr, context: Context, conditions: list) -> Plan:
@@ -156,6 +176,8 @@ def _plan(lhs: sp.Expr, rhs: sp.Expr, context: Context, conditions: list) -> Pla
         *conditions,
     ]
     bounds, indices = instances.integer_symbols(everything)
+    # L defined as the loss is no index, even where it labels the last layer (a^L_j): it stays a symbol there
+    indices -= {d.target for d in context.definitions if isinstance(d.target, sp.Symbol)}
     index_conditions = [
         c
         for c in [*context.assumptions, *conditions]
@@ -180,7 +202,8 @@ def _samples(
         values.update(chosen)
         sides = (instances.instantiate(lhs, values), instances.instantiate(rhs, values))
         resolver = resolve.Resolver(context, values, sides)
-        left, right = (resolver.finish(resolver.resolve(side)) for side in sides)
+        rules = _rewrites(plan, values, resolver)
+        left, right = (resolver.finish(_rewritten(resolver.resolve(side), rules)) for side in sides)
         instance = Instance(values, resolver, left, right)
         built.append(instance)
         sampler = _sampler(plan, values, rng)
@@ -199,6 +222,29 @@ def _samples(
                 samples.append(Sample(lv, rv, point, instance))
                 found += 1
     return built, samples
+
+
+def _rewrites(plan: Plan, values: dict, resolver: resolve.Resolver) -> list[tuple[sp.Expr, sp.Expr]]:
+    """Assumed equalities between expressions (``\\mathbf{x}\\mathbf{w} = \\sum_k w_k x_k``), as rewrites.
+
+    An atom set to a number (``x = 1``) is the sampler's, a sum equal to 1 its normalisation.
+    """
+    rules = []
+    for assumption in plan.value_assumptions:
+        if not isinstance(assumption, sp.Equality) or isinstance(assumption.lhs, sp.Sum):
+            continue
+        if sampling.fixed_values([assumption]):
+            continue
+        lhs, rhs = (resolver.resolve(instances.instantiate(side, values)) for side in assumption.args)
+        if lhs.free_symbols and lhs != rhs:
+            rules.append((lhs, rhs))
+    return rules
+
+
+def _rewritten(expr: sp.Expr, rules: list[tuple[sp.Expr, sp.Expr]]) -> sp.Expr:
+    for lhs, rhs in rules:
+        expr = expr.subs(lhs, rhs)
+    return expr
 
 
 def _sampler(plan: Plan, values: dict, rng: random.Random) -> sampling.Sampler:

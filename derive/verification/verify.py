@@ -35,7 +35,6 @@ VERDICTS = report_module.VERDICTS
 MARKS = report_module.MARKS
 DEFAULT_TIMEOUT = 5.0
 _ASSUMPTION_NOTE = re.compile(r"assum|given|suppose", re.IGNORECASE)
-_DEFINITION_NOTE = re.compile(r"\bdef", re.IGNORECASE)
 _JUSTIFICATION = re.compile(r"^\s*\\(?:because|since)(?![a-zA-Z])")
 StepResult = report_module.StepResult
 Chain = report_module.Chain
@@ -62,66 +61,6 @@ def _mentions(expr: sp.Basic, name: sp.Basic) -> bool:
     The same name at other indices does not count: ``a^l_j`` may be defined from ``a^{l-1}_k``.
     """
     return definitions.refers_to_itself(name, expr)
-
-
-def _definition(text: str, line: report_module.Line | None, context: stepcheck.Context) -> stepcheck.Definition:
-    """The definition of a ``% define:`` line (or ``--define``); errors.DirectiveError if it is none."""
-    return definitions.definition(text, line, context)
-
-
-def _assumptions(text: str, line: report_module.Line | None, context: stepcheck.Context) -> list[sp.Basic]:
-    """The relations of a ``% assume:`` line (or ``--assume``); errors.DirectiveError if unreadable."""
-    return definitions.assumptions(text, line, context)
-
-
-def _given(given: list[document.Directive], context: stepcheck.Context, report: Report) -> list[definitions.Refusal]:
-    """The directives put into ``context``; those of the document that cannot be accepted, refused.
-
-    A refused ``% define:`` or ``% assume:`` line never stops the check: the steps that may need it
-    are undecided with its reason (:func:`_decide`).  A ``--define``/``--assume`` option (line 0)
-    that cannot be read stays a DirectiveError: a usage error of the command.
-    """
-    refused = []
-    for directive in given:
-        line = directive.line or None
-        try:
-            if directive.kind == "define":
-                found = [_definition(directive.text, line, context)]
-            else:
-                found = _assumptions(directive.text, line, context)
-        except errors.DirectiveError as exc:
-            if not directive.line:
-                raise
-            kind = "definition" if directive.kind == "define" else "assumption"
-            refused.append(definitions.refusal(kind, directive.text, line, exc, context))
-            continue
-        for item in found:
-            if directive.kind == "define":
-                context.definitions.append(item)
-                report.definitions.append((sp.latex(item.target), sp.latex(item.value), line))
-            else:
-                context.assumptions.append(item)
-                report.assumptions.append((sp.latex(item), line))
-    return refused
-
-
-def _note_condition(note: str) -> sp.Basic | None:
-    """A relation written in a row's note (``\\text{case},\\ i = j``), if any."""
-    if not note:
-        return None
-    stripped = re.sub(r"\\text(?:rm|it)?\{[^{}]*\}|\\(?:textstyle|displaystyle|quad|qquad)|\\ |\\,|\\;", " ", note)
-    stripped = stripped.strip(" ,;.")
-    if not stripped:
-        return None
-    row = formula.read_row(stripped)
-    if (
-        row.error is None
-        and len(row.ops) == 1
-        and not row.continues
-        and not any(isinstance(t, ParseError) for t in row.terms)
-    ):
-        return formula.dialect.make_relation(row.ops[0], *row.terms)
-    return None
 
 
 @dataclass
@@ -164,10 +103,10 @@ def verify(
     given = list(doc.directives)
     given += [document.Directive("define", d, 0) for d in defines]
     given += [document.Directive("assume", a, 0) for a in assumptions]
-    refused = _given(given, context, report)
+    refused = definitions.given(given, context, report)
     chains = _chains(doc.rows, context, report)
     _decide(chains, context, report, timeout, refused)
-    report.skipped = _skipped(doc)
+    report.skipped = _skipped(doc) + report.skipped  # the displays, then the rows that are no step
     return report
 
 
@@ -235,7 +174,7 @@ def _chains(rows: list[document.SourceRow], context: stepcheck.Context, report: 
 
     A row that starts with a relation continues the chain of the last row with a left side; a
     justification row (``\\because \\sigma(z_i) &= P_i``) is a chain of its own, and the row after
-    it continues the chain before it.
+    it continues the chain before it (in a chain of the report that follows the justification).
     """
     chains: list[list] = []
     main: list = []  # the chain a row that starts with a relation continues
@@ -252,9 +191,10 @@ def _chains(rows: list[document.SourceRow], context: stepcheck.Context, report: 
         if row.error is not None or not row.ops:  # unreadable, or a displayed expression: no step
             if row.error is not None:
                 chains.append([StepResult(source.math.strip(), "", "parse_error", source.line, message=str(row.error))])
-            last_term = None
+            last_term = last_term if because else None
             continue
-        conditions = [c for c in (row.condition, _note_condition(source.note)) if c is not None]
+        conditions = [c for c in (row.condition, definitions.note_condition(source.note)) if c is not None]
+        conditions = [c for c in conditions if not definitions.condition_defines(c, source.line, context, report)]
         parsed = all(not isinstance(t, ParseError) for t in row.terms)
         if _ASSUMPTION_NOTE.search(source.note) and not row.continues and parsed:
             for relation in row.relations():
@@ -269,12 +209,20 @@ def _chains(rows: list[document.SourceRow], context: stepcheck.Context, report: 
                 message = "the row starts with a relation but there is no chain before it"
                 chains.append([StepResult(source.math.strip(), "", "parse_error", source.line, message=message)])
                 continue
+            if main is not chains[-1]:  # after a justification: the chain goes on in a new segment
+                main = []
+                chains.append(main)
             chain, conditions = main, chain_conditions + conditions
             terms, sources, lines = [last_term, *terms], [last_source, *sources], [source.line, *lines]
         else:
+            opening = _opening(row, source, conditions, context, report)
+            if opening == "no step":
+                last_term = None
+                continue
+            terms = list(row.terms)
             chain = []
             chains.append(chain)
-            if _defines(row, source, conditions, context, report):
+            if opening == "definition":
                 terms, sources, lines = terms[1:], sources[1:], lines[1:]
                 row.ops = row.ops[1:]
         for k, (op, lhs, rhs) in enumerate(zip(row.ops, terms, terms[1:], strict=False)):
@@ -284,29 +232,22 @@ def _chains(rows: list[document.SourceRow], context: stepcheck.Context, report: 
     return [c for c in chains if c]
 
 
-def _defines(
+def _opening(
     row: formula.Row, source: document.SourceRow, conditions: list, context: stepcheck.Context, report: Report
-) -> bool:
-    """Whether the first relation of a chain's first row defines its left side (then it is no step).
+) -> str:
+    """What the first relation of a chain's first row is: ``"definition"``, ``"no step"`` or ``"step"``.
 
-    It does when the left side is a name with no definition yet that the right side does not use
-    (``C = …``, ``a_i = …``, ``z^l_j = … a^{l-1}_k …``), and the row states no case (or its note says
-    "definition").
+    An update rule (``w_j = w_j + \\alpha(y - \\hat y)x_i``) is no step: it is reported as skipped.  A
+    left side written as a function of names (``y_i(z_i) = …``) is the name y_i.
     """
-    first, second = row.terms[0], row.terms[1]
-    if (
-        row.ops[0] == "="
-        and not isinstance(first, ParseError)
-        and not isinstance(second, ParseError)
-        and _is_name(first)
-        and context.lookup(first) is None
-        and not _mentions(second, first)
-        and (not conditions or _DEFINITION_NOTE.search(source.note))
-    ):
-        context.definitions.append(stepcheck.Definition(first, second))
-        report.definitions.append((sp.latex(first), sp.latex(second), source.line))
-        return True
-    return False
+    if definitions.update_rule(row):
+        reason = "an update rule (the same name on both sides: an assignment), not a step"
+        report.skipped.append(report_module.Skipped(source.line, "row", reason, source.math.strip()[:80]))
+        return "no step"
+    named = definitions.function_style(row.sources[0], row.terms[0], context) if row.sources else None
+    if named is not None:
+        row.terms[0] = named
+    return "definition" if definitions.row_defines(row, source, conditions, context, report) else "step"
 
 
 def _decide(chains: list[list], context: stepcheck.Context, report: Report, timeout: float, refused: list = ()) -> None:

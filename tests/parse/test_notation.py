@@ -117,6 +117,49 @@ CASES = [
     (r"k \not= i", sp.Ne(k, i)),
     (r"p(y|x)", sp.Function("p")(y, x)),
     (r"f(|x|)", sp.Function("f")(sp.Abs(x))),
+    # a superscript minus takes the one atom or parenthesis after it (plain-text e^-x)
+    (r"e^-x", sp.exp(-x)),
+    (r"1 / (1 + e^-x)^2 * -e^-x", -sp.exp(-x) / (1 + sp.exp(-x)) ** 2),
+    (r"\frac{1}{1+e^-(\mathbf{x}\mathbf{w}+b)}", 1 / (1 + sp.exp(-(x * sp.Symbol("w") + b)))),
+    (r"e^-x_i + 1", sp.exp(-X[i]) + 1),
+    (r"10^-3", sp.Rational(1, 1000)),
+    # ∂ over a single name without its own ∂: the derivative by that name
+    (r"\dfrac{\partial}{o_k}(-\log(p_k))", sp.Derivative(-sp.log(ix("p", k)), OUT[k])),
+    (r"\frac{\partial C}{z^{l+1}_j}", sp.Derivative(C, ix("z", layer + 1, j))),
+    # sizes, names in a math font with their scripts, sums over several indices
+    (r"\large \frac{d}{dx}\Big(x^2\Big)", sp.Derivative(x**2, x)),
+    (r"\mathbf{x_{i}}\mathbf{w}", X[i] * sp.Symbol("w")),
+    (r"\hat{y_i} - y_i", ix("yhat", i) - Y[i]),
+    (r"\sum_{i,k} a_i b_k", sp.Sum(ix("a", i) * ix("b", k), (i, 1, sp.Symbol("N_i")), (k, 1, sp.Symbol("N_k")))),
+    (r"\sum_{ik} a_i b_k", sp.Sum(ix("a", i) * ix("b", k), (i, 1, sp.Symbol("N_i")), (k, 1, sp.Symbol("N_k")))),
+    # a struck-out term written with its sign stays a term of the sum (it was read as a factor)
+    (r"y \cancel{- y h} - h", sp.Symbol("y") - sp.Symbol("y") * sp.Symbol("h") - sp.Symbol("h")),
+    (r"\sum_{i,k=1}^{n} a_{ik}", sp.Sum(ix("a", i, k), (i, 1, n), (k, 1, n))),
+    # element i of a function's value: f(x + c)_i, [σ(a)]_i (σ also written as the name σ_j)
+    (r"s(\mathbf x + c)_i", sp.Function("s")(x + c, i)),
+    (r"[f(x)]_i", sp.Function("f")(x, i)),
+    (r"[\sigma(\mathbf{a})]_i - \sigma_j", catalog_softmax.softmax(sp.IndexedBase(a), i, K) - ix("sigma", j)),
+    (r"\sigma(\mathbf{z})_i + \sigma_j", catalog_softmax.softmax(Z, i, K) + ix("sigma", j)),
+    # the numerator of a derivative names the function: σ(x) elsewhere stays a call
+    (r"d\sigma/dz \cdot \sigma(x)", sp.Derivative(sp.Symbol("sigma"), z) * sigma(x)),
+    (r"\frac{\partial \sigma}{\partial w} - \sigma(z)", sp.Derivative(sp.Symbol("sigma"), sp.Symbol("w")) - sigma(z)),
+    # a prime on a constant is 0; the function of layer L
+    (r"(1)'", sp.S.Zero),
+    (r"\frac{-1^\prime - (x^2)^\prime}{2}", -sp.Derivative(x**2, x) / 2),
+    (r"f^{(L)}\bigl(z_j^{(L)}\bigr)", sp.Function("f^(L)")(ix("z", L, j))),
+    (r"f'^{(L)}(z)", sp.Derivative(sp.Function("f^(L)")(z), z)),
+    # a subscript that fixes the index, or states a condition on it; N, M > 0 as a condition
+    (r"y_{k=i}(1 - y_i)", Y[i] * (1 - Y[i])),
+    (r"- y_{k \not= i} y_i", (-Y[k] * Y[i], sp.Ne(k, i))),
+    (
+        r"\ln(\frac{N}{M}) = \ln(N) - \ln(M) \quad (N, M > 0)",
+        (
+            sp.Eq(sp.log(sp.Symbol("N") / sp.Symbol("M")), sp.log(sp.Symbol("N")) - sp.log(sp.Symbol("M"))),
+            sp.And(sp.Symbol("N") > 0, sp.Symbol("M") > 0),
+        ),
+    ),
+    # a justification is a note, not part of the formula
+    (r"a = b \quad \because b = c", sp.Eq(a, b)),
 ]
 
 
@@ -128,7 +171,18 @@ def test_real_world_notation(text, expected):
 AMBIGUOUS = [
     (r"\sum y_i t_j", "ambiguous", 0),
     (r"a + \sum w_{jk} a_k", "ambiguous", 4),
-    (r"1^\prime", "exactly one free variable", 0),
+    (r"e^-2x", "ambiguous", 2),
+    (r"e^-x y", "ambiguous", 2),
+    (r"1 / z^2 * dx/dz (1 + e^-x)", "ambiguous", 10),
+    (r"d\sigma/dz 1 / (z)", "ambiguous", 0),
+    (r"f^{(2)}(x)", "ambiguous", 2),
+    (r"\frac{g'h - h'g}{h^2}", "without its argument", 6),
+    (r"p_1 + \dots + p_n", "elided sum", 6),
+    (r"\left[\frac{\partial l}{\partial A}\right]_{p q}", "element of a bracketed expression", 42),
+    (r"y_{k<i}", "subscript with a relation", 3),
+    (r"y_{k \neq i} = y_{j \neq i}", "different conditions", None),
+    (r"\frac{\partial C}{a + b}", r"\partial outside", 6),
+    (r"a = b \Rightarrow c = d", "implication", 0),
     (r"(x y)'", "exactly one free variable", 0),
     (r"lnab", "ambiguous", 0),
     (r"1\{k\}", "indicator needs one relation", 1),
@@ -179,3 +233,58 @@ def test_prose_inside_math_is_dropped_with_a_note():
 def test_unicode_characters_keep_the_sources_as_written():
     text = r"\frac{∂C}{∂a^L_j}=(a^L_j−y_j)"
     assert formula.read_row(text).sources == [r"\frac{∂C}{∂a^L_j}", r"(a^L_j−y_j)"]
+
+
+STATEMENTS = [
+    # implications: what comes before is a statement of its own (a step, or a definition: Let u = …)
+    (
+        r"\sigma(x) = \frac{1}{1 + e^{-x}} \quad \Rightarrow \quad 1 - \sigma(x) = \frac{e^{-x}}{1 + e^{-x}}",
+        [
+            ("premise", [sp.Eq(sigma(x), 1 / (1 + sp.exp(-x)))]),
+            ("main", [sp.Eq(1 - sigma(x), sp.exp(-x) / (1 + sp.exp(-x)))]),
+        ],
+    ),
+    (
+        r"\text{Let } u = -z_i => \frac{d}{dz_i} e^{-z_i} = \frac{d}{dz_i}e^u",
+        [
+            ("premise", [sp.Eq(sp.Symbol("u"), -Z[i])]),
+            ("main", [sp.Eq(sp.Derivative(sp.exp(-Z[i]), Z[i]), sp.Derivative(sp.exp(sp.Symbol("u")), Z[i]))]),
+        ],
+    ),
+    (
+        r"a = b \implies c = d \implies b = d",
+        [("premise", [sp.Eq(a, b)]), ("premise", [sp.Eq(c, d)]), ("main", [sp.Eq(b, d)])],
+    ),
+    (r"a = b ⇒ c = d", [("premise", [sp.Eq(a, b)]), ("main", [sp.Eq(c, d)])]),
+    (r"a = b \therefore c = d", [("premise", [sp.Eq(a, b)]), ("main", [sp.Eq(c, d)])]),
+    # a leading or trailing arrow, or a prose premise, is no statement
+    (r"=> \frac{1}{1 + e^z} = a", [("main", [sp.Eq(1 / (1 + sp.exp(z)), a)])]),
+    (r"\Rightarrow f(x) = a \Rightarrow", [("main", [sp.Eq(sp.Function("f")(x), a)])]),
+    (r"\text{Base on (3), (4)} => a = b", [("main", [sp.Eq(a, b)])]),
+    # \because: the justification is a statement of its own, after the row's
+    (r"a = b \quad \because c = d", [("main", [sp.Eq(a, b)]), ("reason", [sp.Eq(c, d)])]),
+    (
+        r"a = b \quad\because c = d, b = \frac{1}{d}",
+        [("main", [sp.Eq(a, b)]), ("reason", [sp.Eq(c, d)]), ("reason", [sp.Eq(b, 1 / d)])],
+    ),
+    (
+        r"a - b \left(\because\sum_{j=1}^n{y_j}=1\right)",
+        [("main", [a - b]), ("reason", [sp.Eq(sp.Sum(Y[j], (j, 1, n)), 1)])],
+    ),
+    (r"\because \ln(1) = 0", [("reason", [sp.Eq(sp.log(1), 0, evaluate=False)])]),
+    (r"∵ c = d", [("reason", [sp.Eq(c, d)])]),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), STATEMENTS, ids=[c[0] for c in STATEMENTS])
+def test_a_row_splits_into_its_statements(text, expected):
+    row = formula.read_row(text)
+    got = [(st.role, st.relations() if st.ops else st.terms) for st in row.statements()]
+    assert got == expected
+    assert all(st.error is None for st in row.statements())
+
+
+def test_a_row_after_an_arrow_or_with_a_justification_keeps_its_chain():
+    row = formula.read_row(r"= a \quad \because a = b")
+    assert row.continues and row.terms == [a] and row.reasons[0].relations() == [sp.Eq(a, b)]
+    assert formula.read_row(r"\text{Proof }c = d => a = b").premises[0].sources == ["c", "d"]

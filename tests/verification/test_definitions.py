@@ -99,6 +99,9 @@ def test_is_name(latex, rebind, expected):
         ("a^l_j", r"\sigma(a^{l-1}_j)", False),
         ("z^l_j", r"\sum_k w^l_{jk} a^{l-1}_k + b^l_j", False),
         (r"\sigma(x)", r"\frac{1}{1 + e^{-x}}", False),
+        # the layer label L of a^{(L)}_j is an index, not the loss L
+        ("L", r"-\sum_j y_j \log a_j^{(L)}", False),
+        ("L", r"\sum_{l=1}^{L} x_l", True),
     ],
 )
 def test_refers_to_itself(target, value, expected):
@@ -230,6 +233,72 @@ DOCUMENTS = {
 \[ \frac{\partial C}{\partial z} = \frac{\partial C}{\partial a} \]""",
         ["equal", "equal", "undecided"],
     ),
+    "a function-style name y_i(z_i) defines y_i (it is no product y_i z_i)": (
+        r"""\[ y_i(z_i) = \frac{e^{z_i}}{\sum_{k=1}^K e^{z_k}} \]
+\[ \frac{\partial y_i}{\partial z_i} = y_i(1 - y_i) \]
+\[ \frac{\partial y_i}{\partial z_i} = y_i \]""",
+        ["equal", "not_equal"],
+    ),
+    "a restated function-style name is a step about that name": (
+        r"""% define: z_i = \log y_i
+% define: y_i = \frac{e^{x_i}}{\sum_j e^{x_j}}
+\[ z_i(x) = \log \frac{\exp(x_i - m)}{\sum_j \exp(x_j - m)} \]
+\[ z_i(x) = \log \frac{\exp(x_i + m)}{\sum_j \exp(x_j)} \]""",
+        ["equal", "not_equal"],
+    ),
+    "a struck-out term keeps its sign": (
+        r"""\[ y - y h - h + y h = y \cancel{- y h} - h \cancel{+ y h} = y - h \]
+\[ y \cancel{- y h} - h = y - h \]""",
+        ["equal", "equal", "not_equal"],
+    ),
+    "a bare name means its call definition at plain arguments": (
+        r"""% define: J(\hat y) = -y\log\hat y - (1 - y)\log(1 - \hat y)
+\[ \frac{dJ}{d\hat y} = -\frac{y}{\hat y} + \frac{1 - y}{1 - \hat y} \]
+\[ \frac{dJ}{d\hat y} = -\frac{y}{\hat y} - \frac{1 - y}{1 - \hat y} \]""",
+        ["equal", "not_equal"],
+    ),
+    "a bare name of a call defined at a sample stays unknown": (
+        r"""% define: h_\theta(x^{(i)}) = \frac{1}{1 + e^{-\theta_0 - \theta_1 x^{(i)}}}
+\[ \frac{\partial h_\theta}{\partial \theta_0} = h_\theta(x)(1 - h_\theta(x)) \]""",
+        ["undecided"],
+    ),
+    "an undefined target depends on no model quantity": (
+        r"""\[ \frac{\partial}{\partial \hat y_i}\left(y_i \log \hat y_i\right) = \frac{y_i}{\hat y_i} \]
+\[ \frac{\partial}{\partial \hat y_i}\left(y_i \log \hat y_i\right) = \frac{1}{\hat y_i} \]
+\[ \frac{\partial y_i}{\partial \hat y_i} = 0 \]
+\[ \frac{d y}{d x} = 0 \]""",
+        ["equal", "not_equal", "equal", "undecided"],
+    ),
+    "the loss L also labels the last layer (delta^L_j): L is no index": (
+        r"""% define: p_k = \frac{e^{o_k}}{\sum_j e^{o_j}}
+% define: L = -\sum_k y_k \log p_k
+% define: \delta^L_j = \frac{\partial L}{\partial o_j}
+\[ \frac{\partial L}{\partial o_i} = -\sum_k y_k\frac{\partial \log p_k}{\partial o_i} \]
+\[ \frac{\partial L}{\partial o_i} = -\sum_k y_k\frac{\partial \log p_i}{\partial o_i} \]""",
+        ["equal", "not_equal"],
+    ),
+    "a derivative by a whole vector is undecided, never 0": (
+        r"""% define: a^L_k = \sigma(z^L_k)
+% define: C = \sum_{i=1}^n (y_i - a^L_i)^2
+\[ \nabla_a C = 2(a^L - y) \]
+\[ \frac{\partial C}{\partial a} = 0 \]
+\[ \frac{\partial C}{\partial a^L_k} = 2(a^L_k - y_k) \]""",
+        ["undecided", "undecided", "equal"],
+    ),
+    "the shifted layer convention: z^{l+1} from w^l, a^l and b^l": (
+        r"""% define: z^{l+1}_j = \sum_k w^l_{jk} a^l_k + b^l_j
+% define: a^l_j = \sigma(z^l_j)
+\[ \frac{\partial C}{\partial b^l_j} = \sum_i \frac{\partial C}{\partial z^{l+1}_i}
+    \frac{\partial z^{l+1}_i}{\partial b^l_j} = \frac{\partial C}{\partial z^{l+1}_j} \]
+\[ \frac{\partial C}{\partial w^l_{jk}} = \frac{\partial C}{\partial z^{l+1}_j} a^l_k \]""",
+        ["equal", "equal", "equal"],
+    ),
+    "a double sum written sum_{kl}": (
+        r"""% define: C = \sum_{kl} q_{kl}\ln\left(\frac{q_{kl}}{p_{kl}}\right)
+\[ \frac{\partial C}{\partial q_{ij}} = \ln\left(\frac{q_{ij}}{p_{ij}}\right) + 1 \]
+\[ \frac{\partial C}{\partial q_{ij}} = \ln\left(\frac{p_{ij}}{q_{ij}}\right) + 1 \]""",
+        ["equal", "not_equal"],
+    ),
     "a row about the sigmoid is a step, not a definition": (
         r"""\[ \sigma(x) = \frac{1}{1 + e^{-x}} \]
 \[ \sigma(x) = \frac{1}{1 - e^{-x}} \]""",
@@ -277,3 +346,29 @@ def test_the_command_reports_a_refused_define_and_still_checks():
 def test_a_define_option_is_still_a_usage_error():
     with pytest.raises(errors.DirectiveError):
         verify.verify(r"\[ a = b \]", defines=["a + b = c"])
+
+
+@pytest.mark.parametrize(
+    ("row", "expected"),
+    [
+        (r"w_{j} = w_{j} + \alpha(y - \hat{y})x_{i}", True),
+        (r"b = b - \alpha \frac{\partial J}{\partial b}", True),
+        (r"\theta_j = \theta_j - \alpha (h - y) x_j", True),
+        (r"C = a + b", False),
+        (r"x = x + x^2", False),  # the other term holds x: an equation, not an update
+        (r"a = a\sigma(z)", False),
+    ],
+)
+def test_update_rule(row, expected):
+    assert definitions.update_rule(formula.read_row(row)) is expected
+
+
+def test_an_update_rule_is_reported_as_no_step():
+    report = verify.verify(
+        r"""\[ w_{j} = w_{j} + \alpha(y - \hat{y})x_{i} \]
+\[ \sigma'(z) = \sigma(z)(1 - \sigma(z)) \]"""
+    )
+    assert [s.verdict for s in report.steps] == ["equal"]
+    assert [s.reason for s in report.skipped] == [
+        "an update rule (the same name on both sides: an assignment), not a step"
+    ]
