@@ -22,12 +22,12 @@ from derive.derivations import pairs
 from derive.export import codegen, gradcheck
 from derive.render import compile
 from derive.verification import annotate as annotate_module
-from derive.verification import document
+from derive.verification import document, worker
 from derive.verification import verify as verify_module
 
 
 @click.group(cls=options.Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="derive")
+@click.version_option(None, "-V", "--version", package_name="derive")
 def main() -> None:
     """Symbolic chain-rule derivations of machine-learning losses.
 
@@ -39,8 +39,19 @@ def main() -> None:
 
     Example:
 
+    \b
         derive show bce sigmoid
     """
+
+
+def _stop_worker() -> None:
+    """Kill the worker process of ``derive verify`` if one is running: it would finish its step first."""
+    child = getattr(worker, "_child", None)
+    if child is not None and child.process.poll() is None:
+        child.kill()
+
+
+main.on_exit = (_stop_worker,)
 
 
 #: The commands of derive.commands, in the order of the README's tour (export and verify follow).
@@ -63,21 +74,35 @@ for command in COMMANDS:
 @click.argument("loss")
 @click.argument("activation")
 @options.output_file("*.py")
-@click.option("--backend", default="numpy", show_default=True, help="numpy, or jax (jit-compiled; needs jax).")
-@click.option("--check", is_flag=True, help="Also check the gradient: finite differences and mpmath at 50 digits.")
+@click.option(
+    "--backend",
+    type=click.Choice(codegen.BACKENDS),
+    default="numpy",
+    show_default=True,
+    help="numpy, or jax (jit-compiled; needs jax to run, and to --check).",
+)
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Also check the gradient of the module written (numpy or jax): finite differences and mpmath at 50 digits.",
+)
 def export(loss: str, activation: str, output: Path | None, backend: str, check: bool) -> None:
     """Write LOSS of ACTIVATION as a standalone, numerically stable Python module (-o FILE.py, or stdout).
 
     The module imports only numpy (or only jax) and defines loss(z, y, reduction="mean"),
     grad(z, y, reduction="mean") and loss_and_grad, printed from stable forms proven
-    equal to the derivation.  --check prints the largest errors against mpmath and finite
-    differences, and fails (exit 1) above tolerance.
+    equal to the derivation.  --check runs that module (the JAX one in float64 with
+    --backend jax, which then needs jax installed), prints the largest errors against
+    mpmath and finite differences, and fails (exit 1) above tolerance.
 
     Example:
 
+    \b
         derive export bce sigmoid -o bce_sigmoid.py --check
     """
     options.check_file(output, (".py",), "derive export")
+    if check and backend == "jax":
+        gradcheck.require_jax()  # before anything is written
     d = pairs.derive(loss, activation)
     source = codegen.module_source(d, backend)
     if output is None:
@@ -87,12 +112,12 @@ def export(loss: str, activation: str, output: Path | None, backend: str, check:
         click.echo(f"wrote {output}", err=True)
     if check:
         try:
-            report = gradcheck.check_derivation(d)
+            report = gradcheck.check_derivation(d, backend=backend)
         except errors.GradientCheckError as exc:
-            click.echo(f"gradient check FAILED: {exc}", err=True)
+            click.echo(f"gradient check FAILED ({backend}): {exc}", err=True)
             sys.exit(1)
         click.echo(
-            f"gradient check passed for {report['pair']}: vs mpmath max relative error "
+            f"gradient check passed for {report['pair']} ({backend} module): vs mpmath max relative error "
             f"{report['max_rel_error_mpmath']:.1e}, max absolute error {report['max_abs_error_mpmath']:.1e}; "
             f"vs finite differences max error {report['max_error_finite_differences']:.1e}",
             err=True,
@@ -154,10 +179,9 @@ def verify_command(file, as_json, fmt, defines, assumptions, timeout, annotated)
 
     Example:
 
+    \b
         derive verify notes.tex
-
         derive verify notes.md --define 'a=\\sigma(z)'
-
         derive verify notes.tex --annotate checked.tex
     """
     text = file.read()

@@ -87,6 +87,10 @@ class Unwritable(DeriveError, OSError):
     """The output path cannot be written."""
 
 
+class MissingDependency(DeriveError, ImportError):
+    """An optional package the requested work needs (jax for the JAX module's check) is not installed."""
+
+
 class PdfLatexMissing(DeriveError, RuntimeError):
     """pdflatex is not installed."""
 

@@ -147,7 +147,5 @@ def test_every_subpackage_ships_in_the_wheel():
     block = re.search(r"^packages = \[(.*?)\]", pyproject, re.S | re.M)
     assert block, "pyproject.toml: [tool.setuptools] packages list not found"
     listed = set(re.findall(r'"([\w.]+)"', block.group(1)))
-    on_disk = {
-        ".".join(init.parent.relative_to(PACKAGE.parent).parts) for init in PACKAGE.rglob("__init__.py")
-    }
+    on_disk = {".".join(init.parent.relative_to(PACKAGE.parent).parts) for init in PACKAGE.rglob("__init__.py")}
     assert on_disk <= listed, f"add to pyproject.toml [tool.setuptools] packages: {sorted(on_disk - listed)}"

@@ -100,7 +100,7 @@ def test_cli_options():
     [
         (["--start", "2"], "error: a start is W,B (two numbers), not '2'"),
         (["--start", "a,b"], "error: a start is W,B"),
-        (["--activation", "softmax"], "error: slowdown trains one neuron"),
+        (["--activation", "softmax"], "Usage: main slowdown"),  # click's choice: sigmoid, tanh, ... (one output)
         (["--cost", "bce", "--activation", "tanh"], "error: bce needs a in (0, 1)"),
         (["--epochs", "0"], "error: epochs must be >= 1"),
     ],
@@ -113,3 +113,6 @@ def test_cli_bad_input(args, message):
 def test_invalid_option_error_type():
     with pytest.raises(errors.InvalidOption):
         slowdown.parse_start("1;2")
+def test_softmax_is_refused_by_the_api_with_the_reason():
+    with pytest.raises(errors.InvalidOption, match="slowdown trains one neuron"):
+        slowdown.train("quadratic", "softmax", (0.6, 0.9))

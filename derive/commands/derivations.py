@@ -44,6 +44,7 @@ def list_command(as_json: bool) -> None:
 
     Example:
 
+    \b
         derive list --json
     """
     acts = {
@@ -104,8 +105,8 @@ def show(
 
     Example:
 
+    \b
         derive show bce sigmoid
-
         derive show cross_entropy softmax --classes 3
     """
     result = pairs.derive(loss, activation, classes, label_smoothing, class_weights)
@@ -168,6 +169,7 @@ def table(as_json: bool) -> None:
 
     Example:
 
+    \b
         derive table
     """
     rows = [table_row(loss, act) for loss in catalog.LOSSES for act in catalog.ACTIVATIONS]
@@ -234,6 +236,7 @@ def match(activation: str, as_json: bool) -> None:
 
     Example:
 
+    \b
         derive match sigmoid
     """
     result = matching.matching_loss(activation)
@@ -264,6 +267,7 @@ def shift(as_json: bool) -> None:
 
     Example:
 
+    \b
         derive shift
     """
     _echo_standalone(shift_module.shift_invariance(), as_json)
@@ -279,6 +283,7 @@ def backprop(as_json: bool) -> None:
 
     Example:
 
+    \b
         derive backprop
     """
     results = [backprop_module.four_equations(), backprop_module.worked_network()]

@@ -66,8 +66,8 @@ def latex(
 
     Example:
 
+    \b
         derive latex bce sigmoid --template article --pdf -o outputs/bce_sigmoid.tex
-
         derive latex --all -d outputs/
     """
     if make_pdf and template != "article":
@@ -86,7 +86,9 @@ def latex(
     if make_pdf and output is None:
         raise errors.InvalidOption("--pdf needs -o FILE.tex")
     options.check_file(output, _suffixes(template), f"--template {template}")
-    _write_latex(pairs.derive(loss, activation, classes), output, template, template_dir, style, make_pdf)
+    written = _write_latex(pairs.derive(loss, activation, classes), output, template, template_dir, style, make_pdf)
+    if written:
+        click.echo(f"wrote {' and '.join(map(str, written))}", err=True)
 
 
 def _latex_all(
@@ -114,13 +116,17 @@ def _write_latex(
     template_dir: Path | None,
     style: render_latex.Notation,
     make_pdf: bool,
-) -> None:
+) -> list[Path]:
+    """The document into ``output`` (and its PDF), or onto standard output; returns the files written."""
     table = render_latex.table_rows([pairs.derive(*pair) for pair in catalog.pairs(valid=True)], style)
     doc = render_latex.derivation_document(result, style, table if template == "article" else [])
     source = render_latex.render(doc, template, style, template_dir)
     options.write_or_echo(source, output)
-    if make_pdf and output is not None:
-        compile.pdf(source, output.with_suffix(".pdf"))
+    if output is None:
+        return []
+    if make_pdf:
+        return [output, compile.pdf(source, output.with_suffix(".pdf"))]
+    return [output]
 
 
 @click.command("gallery")
@@ -134,6 +140,7 @@ def gallery_command(directory: Path, style: render_latex.Notation) -> None:
 
     Example:
 
+    \b
         derive gallery -d outputs/
     """
     work = gallery.tasks(directory, style)

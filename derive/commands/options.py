@@ -23,6 +23,7 @@ from typing import Any
 import click
 
 from derive import errors, files
+from derive.commands import lifecycle
 from derive.render import latex as render_latex
 
 EXIT_USER_ERROR = 2
@@ -43,8 +44,16 @@ class Group(click.Group):
     """A click group that turns a DeriveError into ``error: …`` on stderr and exit code 2.
 
     It catches the error wherever it is raised: in an option's callback while the command line is
-    parsed, or in the command itself; like click's own usage errors, never a traceback.
+    parsed, or in the command itself; like click's own usage errors, never a traceback.  The whole
+    run is a :func:`derive.commands.lifecycle.run`: a closed pipe ends quietly, SIGTERM ends it like
+    Ctrl-C, and ``on_exit`` (the functions that stop child processes) runs however it ends.
     """
+
+    on_exit: tuple[Callable[[], None], ...] = ()
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        with lifecycle.run(self.on_exit):
+            return super().main(*args, **kwargs)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:

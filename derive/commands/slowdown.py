@@ -6,9 +6,17 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
+from derive import catalog
 from derive import slowdown as experiment
 from derive.commands import options
+
+#: The costs and activations of one neuron (one output): softmax and cross_entropy need K outputs.
+COSTS = tuple(
+    name for name, cls in catalog.LOSSES.items() if cls.scalar for name in (name, *cls.aliases)
+)  # fmt: skip
+ACTIVATIONS = tuple(name for name, cls in catalog.ACTIVATIONS.items() if not cls.vector)
 
 
 @click.command("slowdown")
@@ -16,6 +24,7 @@ from derive.commands import options
     "--cost",
     "costs",
     multiple=True,
+    type=click.Choice(COSTS, case_sensitive=False),
     default=experiment.DEFAULT_COSTS,
     show_default=True,
     help="A cost to train with (repeat for several).",
@@ -29,15 +38,24 @@ from derive.commands import options
     metavar="W,B",
     help="A starting weight and bias (repeat for several).",
 )
-@click.option("--activation", default="sigmoid", show_default=True, help="Any catalog activation with one output.")
+@click.option(
+    "--activation",
+    type=click.Choice(ACTIVATIONS, case_sensitive=False),
+    default="sigmoid",
+    show_default=True,
+    help="Any catalog activation with one output.",
+)
 @click.option("--eta", type=float, default=0.15, show_default=True, help="Learning rate.")
 @click.option("--epochs", type=int, default=300, show_default=True, help="Number of epochs.")
 @click.option("--x", "x_value", type=float, default=1.0, show_default=True, help="The input x.")
 @click.option("--y", "y_value", type=float, default=0.0, show_default=True, help="The target y.")
-@options.directory(Path("outputs"), f"The folder of the figure: writes DIR/{experiment.FIGURE}.png and .pdf.")
+@options.directory(
+    Path("outputs"),
+    f"The folder of the figure: writes DIR/{experiment.FIGURE}.png and .pdf (with --json only when -d is given).",
+)
 @options.no_output_file("slowdown", f"two files, {experiment.FIGURE}.png and {experiment.FIGURE}.pdf")
 @click.option("--no-plot", is_flag=True, help="Print the numbers only; write no figure.")
-@options.json_option("Print one JSON list of the runs instead of a table.")
+@options.json_option("Print one JSON list of the runs instead of a table; no figure unless -d DIR is given.")
 def slowdown(
     costs: Sequence[str],
     starts: Sequence[str],
@@ -55,15 +73,19 @@ def slowdown(
     Gradient descent on z = w x + b, a = activation(z), with the gradient that
     derive exports for each cost.  Defaults are Nielsen's (ch. 3): x = 1, y = 0,
     starts (0.6, 0.9) and (2, 2), eta = 0.15, 300 epochs.  The figure (a and C
-    against epoch) goes to -d DIR as slowdown.png and slowdown.pdf.
+    against epoch) goes to -d DIR as slowdown.png and slowdown.pdf; --json prints
+    the numbers only, and writes the figure only when -d DIR is given.
 
     Example:
 
+    \b
         derive slowdown --start 2,2 --epochs 300 -d outputs/
     """
     parsed = [experiment.parse_start(text) for text in starts]
     runs = experiment.experiment(costs, parsed, activation, x=x_value, y=y_value, eta=eta, epochs=epochs)
-    written = [] if no_plot else experiment.plot(runs, directory, x_value, y_value, eta)
+    chosen = click.get_current_context().get_parameter_source("directory") is not ParameterSource.DEFAULT
+    plot = not no_plot and (chosen or not as_json)  # --json is for scripts: no files they did not ask for
+    written = experiment.plot(runs, directory, x_value, y_value, eta) if plot else []
     if as_json:
         options.echo_json([run.summary() for run in runs])
     else:

@@ -26,7 +26,6 @@ from derive.engine.notation import Partial, Product, a, u, y, z
 L = sp.Symbol("L")
 
 
-@functools.cache
 def matching_loss(activation: str) -> steps.Synthesis:
     """The loss L(a, y) ≥ 0, zero at a = y, with ∂L/∂z = a − y for this activation.
 
@@ -36,9 +35,22 @@ def matching_loss(activation: str) -> steps.Synthesis:
     'bce'
 
     Raises :class:`~derive.errors.NoMatchingLoss` (with the reason) when no
-    such loss exists, as for relu.
+    such loss exists, as for relu, and :class:`~derive.errors.InvalidOption` for softmax
+    (K outputs: its loss with δ = a − y is cross_entropy, derived by ``derive("cross_entropy", "softmax")``).
     """
+    if not isinstance(activation, str):
+        raise errors.InvalidOption(f"an activation is named by a string (see `derive list`), not {activation!r}")
+    return _matching_loss(activation)
+
+
+@functools.cache
+def _matching_loss(activation: str) -> steps.Synthesis:
     act = catalog.activation(activation)
+    if act.vector:
+        raise errors.InvalidOption(
+            f"{act.name} has K outputs and matching_loss integrates the derivative of one output; "
+            f"the loss with δ = a - y for {act.name} is cross_entropy: derive show cross_entropy {act.name}"
+        )
     g = act.derivative_through_output(u)
     if g is None:
         raise errors.NoMatchingLoss(f"{act.name} has no matching loss: {act.not_through_output}")

@@ -9,6 +9,7 @@ These are plain data: they are built (and proven) in ``derive.derivations.pairs`
 
 from __future__ import annotations
 
+import html
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -30,9 +31,26 @@ def to_latex(expr: sp.Basic, symbol_names: Mapping[sp.Symbol, str] | None = None
     return sp.latex(expr, symbol_names=names, ln_notation=True)
 
 
-def _aligned(trace: tuple[Step, ...]) -> str:
-    body = r" \\ ".join(rf"{to_latex(s.lhs)} &= {to_latex(s.expr)} && \text{{{s.rule}}}" for s in trace)
+def _aligned(trace: tuple[Step, ...], last: str = "") -> str:
+    """The steps as one ``aligned`` display (``last``: one more row, LaTeX), for Jupyter's MathJax."""
+    rows = [rf"{to_latex(s.lhs)} &= {to_latex(s.expr)} && \text{{{s.rule}}}" for s in trace]
+    body = r" \\ ".join([*rows, last] if last else rows)
     return rf"$$\begin{{aligned}}{body}\end{{aligned}}$$"
+
+
+#: The longest expression a ``repr`` shows in full; longer ones end in "…".
+REPR_WIDTH = 60
+
+
+def _short(value: object, width: int = REPR_WIDTH) -> str:
+    """``str(value)`` on one line, cut to ``width`` characters."""
+    text = " ".join(str(value).split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _html_math(latex: str) -> str:
+    """LaTeX as display math inside HTML: escaped, for the notebook's MathJax."""
+    return f"<div>{html.escape(latex)}</div>"
 
 
 @dataclass(frozen=True)
@@ -57,6 +75,18 @@ class Step:
     def latex(self, symbol_names: Mapping[sp.Symbol, str] | None = None) -> str:
         """``lhs = expr`` as LaTeX."""
         return f"{to_latex(self.lhs, symbol_names)} = {to_latex(self.expr, symbol_names)}"
+
+    def __repr__(self) -> str:
+        return f"Step(rule={self.rule!r}, lhs={_short(self.lhs)}, expr={_short(self.expr)})"
+
+    def _repr_latex_(self) -> str:
+        """``lhs = expr`` and the rule, for Jupyter's MathJax."""
+        return rf"$${self.latex()} \qquad \text{{{self.rule}}}$$"
+
+    def _repr_html_(self) -> str:
+        """The rule, the note and ``lhs = expr`` as display math."""
+        note = f": {html.escape(self.note)}" if self.note else ""
+        return f"<div><b>{html.escape(self.rule)}</b>{note}</div>" + _html_math(f"$${self.latex()}$$")
 
     def as_dict(self) -> dict[str, str | None]:
         """The step as JSON-ready strings (SymPy ``str()`` and LaTeX)."""
@@ -155,6 +185,14 @@ class Derivation:
         """
         return _aligned(self.steps)
 
+    def __repr__(self) -> str:
+        """One short line: the pair, δ, the verdicts and how many steps (``d.steps`` has them all)."""
+        classes = "" if self.classes is None else f", classes={self.classes}"
+        return (
+            f"Derivation(loss={self.loss!r}, activation={self.activation!r}{classes}, delta={_short(self.delta)}, "
+            f"cancels={self.cancels}, saturates={self.saturates}, steps={len(self.steps)})"
+        )
+
     def as_dict(self) -> dict[str, object]:
         """JSON-ready: SymPy ``str()`` of each expression, steps with LaTeX."""
         an = self.analysis
@@ -193,6 +231,22 @@ class Synthesis:
     offset: sp.Expr = field(default=sp.S.Zero)
     note: str = ""
 
+    def __repr__(self) -> str:
+        return (
+            f"Synthesis(activation={self.activation!r}, loss={_short(self.loss)}, matches={self.matches!r}, "
+            f"steps={len(self.steps)})"
+        )
+
+    def _repr_latex_(self) -> str:
+        """The steps as one ``aligned`` display, for Jupyter's MathJax."""
+        return _aligned(self.steps)
+
+    def _repr_html_(self) -> str:
+        """What the loss is (and which catalog loss it matches), then the steps as display math."""
+        title = f"matching loss of {self.activation}: dL/dz = a − y"
+        note = f"<div>{html.escape(self.note)}</div>" if self.note else ""
+        return f"<div><b>{html.escape(title)}</b></div>{note}" + _html_math(_aligned(self.steps))
+
     def as_dict(self) -> dict[str, object]:
         return {
             "activation": self.activation,
@@ -217,6 +271,13 @@ class Trace:
     results: Mapping[str, sp.Basic]
     notes: tuple[str, ...] = ()
     symbol_latex: Mapping[sp.Symbol, str] = field(default_factory=dict)  # LaTeX of its own symbols
+
+    def __repr__(self) -> str:
+        return f"Trace(title={self.title!r}, steps={len(self.steps)}, results={list(self.results)!r})"
+
+    def _repr_latex_(self) -> str:
+        """The steps as one ``aligned`` display, for Jupyter's MathJax."""
+        return _aligned(self.steps)
 
     def as_dict(self) -> dict[str, object]:
         return {

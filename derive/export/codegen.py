@@ -91,6 +91,17 @@ def _body(exprs: list[sp.Expr], results: list[str]) -> list[str]:
     return shifts + lines + outs
 
 
+def _probability_check(d: steps.Derivation, backend: str) -> str:
+    """Lines of the softmax ``_inputs`` that hold probabilities y to the loss's targets ([0, 1] for cross-entropy)."""
+    y_domain = catalog.loss(d.loss).y_domain
+    if y_domain == sp.S.Reals:
+        return ""
+    low, high = y_domain.inf, y_domain.sup
+    outside = f"(y < {low}) | (y > {high})"
+    test = f"np.any({outside})" if backend == "numpy" else f"bool(jnp.any({outside}))"
+    return f'        if {test}:\n            raise ValueError("probabilities y must lie in [{low}, {high}]")\n'
+
+
 def _target_check(loss: str) -> str:
     if loss not in TARGET_RULES:
         return ""
@@ -145,6 +156,7 @@ def _softmax_source(d: steps.Derivation, version: str) -> str:
         options_doc=_options_doc(d),
         constants=_constants(d),
         classes_check=_classes_check(d),
+        probability_check=_probability_check(d, "numpy"),
     )
 
 
@@ -270,10 +282,12 @@ def _jax_source(d: steps.Derivation, version: str) -> str:
             parts = _option_code(d, "jax")
             functions = (parts.pop("validators") + option_templates.JAX_CE).format(**parts)
             return header(title, text, public="") + module_templates.JAX_SOFTMAX.format(
-                functions=functions, classes_check=check
+                functions=functions, classes_check=check, probability_check=_probability_check(d, "jax")
             )
         functions = module_templates.JAX_CE if d.loss == "cross_entropy" else module_templates.JAX_QUADRATIC
-        return header(title, text) + module_templates.JAX_SOFTMAX.format(functions=functions, classes_check=check)
+        return header(title, text) + module_templates.JAX_SOFTMAX.format(
+            functions=functions, classes_check=check, probability_check=_probability_check(d, "jax")
+        )
     forms = stable.stable_forms(d.loss, d.activation)
     to_jax = lambda lines: textwrap.indent("\n".join(lines).replace("np.", "jnp."), "    ")  # noqa: E731
     text = f"    C(z, y) = {sp.sstr(forms.cost)}\n    dC/dz   = {sp.sstr(forms.grad)}"

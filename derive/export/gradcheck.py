@@ -5,9 +5,16 @@ the derived delta with mpmath at enough digits for 50 significant ones on a swee
 of z up to |z| = 1e4, and central finite differences of the exported loss where
 they are meaningful; it fails loudly above tolerance.  ``check_derivation(d)`` does
 the same for a derivation with its options (label smoothing, class weights, explicit K).
+
+``backend="jax"`` checks the JAX module (the code ``derive export --backend jax`` writes), run in
+float64; without jax installed it raises :class:`~derive.errors.MissingDependency`.  The report's
+numbers are plain Python floats.
 """
 
 from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
 
 import sympy as sp
 
@@ -24,7 +31,9 @@ CHECK_SMOOTHING = sp.Rational(3, 10)
 SWEEP = (0.0, 1e-8, 1e-3, 0.5, 1.0, 3.0, 10.0, 36.0, 40.0, 100.0, 700.0, 710.0, 1e3, 1e4)
 
 
-def check_gradient(loss: str, activation: str, tolerance: float = 1e-12, fd_tolerance: float = 1e-6) -> dict:
+def check_gradient(
+    loss: str, activation: str, tolerance: float = 1e-12, fd_tolerance: float = 1e-6, backend: str = "numpy"
+) -> dict:
     """Check the exported float64 gradient; return the errors, raise errors.GradientCheckError above tolerance.
 
     * against mpmath: the derived δ evaluated with enough digits for 50 significant
@@ -34,18 +43,67 @@ def check_gradient(loss: str, activation: str, tolerance: float = 1e-12, fd_tole
     * against central finite differences of the exported loss (h = 1e-6·max(1, |z|))
       where |z| ≤ 10, where differences are meaningful in float64.
     """
-    return check_derivation(pairs.derive(loss, activation), tolerance, fd_tolerance)
+    return check_derivation(pairs.derive(loss, activation), tolerance, fd_tolerance, backend)
 
 
-def check_derivation(d: steps.Derivation, tolerance: float = 1e-12, fd_tolerance: float = 1e-6) -> dict:
-    """:func:`check_gradient` of the code exported from ``d``, options included.
+def check_derivation(
+    d: steps.Derivation, tolerance: float = 1e-12, fd_tolerance: float = 1e-6, backend: str = "numpy"
+) -> dict:
+    """:func:`check_gradient` of the code exported from ``d`` for ``backend``, options included.
 
     A symbolic label smoothing is checked at ε = CHECK_SMOOTHING; class weights are drawn in [1/2, 2].
     """
+    _require_tolerances(tolerance, fd_tolerance)
+    codegen.require_backend(backend)
+    with _precision(backend):
+        report = _check(d, *_functions(d, backend), tolerance, fd_tolerance)
+    return {**report, "backend": backend}
+
+
+def require_jax() -> None:
+    """errors.MissingDependency unless jax can be imported (the JAX module's check runs it)."""
+    try:
+        import jax  # noqa: F401
+    except ImportError as exc:
+        raise errors.MissingDependency(
+            f"jax is not installed ({exc}): checking the JAX module needs it (pip install jax), "
+            "or check the NumPy module (--backend numpy)"
+        ) from None
+
+
+@contextlib.contextmanager
+def _precision(backend: str) -> Iterator[None]:
+    """float64 for JAX (its default is float32) while the check runs; nothing for NumPy."""
+    if backend != "jax":
+        yield
+        return
+    require_jax()
+    import jax
+
+    with jax.enable_x64(True):
+        yield
+
+
+def _functions(d: steps.Derivation, backend: str) -> tuple[Callable, Callable]:
+    """(loss, grad) of the exported module for ``backend``, returning NumPy arrays."""
+    import numpy as np
+
+    loss_fn, grad_fn = codegen.functions(d, backend)
+    if backend == "numpy":
+        return loss_fn, grad_fn
+    return (lambda *a, **k: np.asarray(loss_fn(*a, **k))), (lambda *a, **k: np.asarray(grad_fn(*a, **k)))
+
+
+def _require_tolerances(*tolerances: object) -> None:
+    for value in tolerances:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+            raise errors.InvalidOption(f"a tolerance is a number > 0, not {value!r}")
+
+
+def _check(d: steps.Derivation, loss_fn: Callable, grad_fn: Callable, tolerance: float, fd_tolerance: float) -> dict:
     import mpmath
     import numpy as np
 
-    loss_fn, grad_fn = codegen.functions(d)
     if catalog.activation(d.activation).vector:
         return _check_softmax(d, loss_fn, grad_fn, tolerance, fd_tolerance)
     zs = np.array(sorted({s * v for v in SWEEP for s in (1, -1)}))
@@ -92,9 +150,9 @@ def _report(pair: str, rel: float, absolute: float, fd: float, tolerance: float,
     """The errors as a dict; errors.GradientCheckError above tolerance."""
     report = {
         "pair": pair,
-        "max_rel_error_mpmath": rel,
-        "max_abs_error_mpmath": absolute,
-        "max_error_finite_differences": fd,
+        "max_rel_error_mpmath": float(rel),
+        "max_abs_error_mpmath": float(absolute),
+        "max_error_finite_differences": float(fd),
     }
     _judge(report, tolerance, fd_tolerance)
     return report

@@ -1,8 +1,13 @@
-"""Compile LaTeX with the real pdflatex, and report its errors in one line.
+r"""Compile LaTeX with the real pdflatex, and report its errors in one line.
 
 ``pdf(source, target)`` runs pdflatex twice (so references settle) in a
 temporary folder, with ``-halt-on-error`` and ``SOURCE_DATE_EPOCH`` fixed, so
-the same source gives the same PDF bytes.  A failed
+the same source gives the same PDF bytes.  pdflatex always runs with shell escape
+off (``-no-shell-escape``: ``\write18`` runs nothing) and ``openin_any`` and
+``openout_any`` paranoid (``p``: no absolute paths, no parent folders, no dot files),
+so a document cannot read ``/etc/passwd`` or write outside its folder.  The PDF is
+written to ``target`` atomically (:mod:`derive.files`): a failed or interrupted run
+leaves the previous file as it was.  A failed
 compile raises :class:`errors.LatexError` with the log's first error line; a missing
 pdflatex raises :class:`errors.PdfLatexMissing`.  Both are user-facing DeriveErrors.
 """
@@ -19,6 +24,11 @@ from derive import errors, files
 
 #: Fixed date for reproducible PDFs (pdfTeX reads SOURCE_DATE_EPOCH).
 EPOCH = "0"
+#: The options of every pdflatex run: never stop for input, stop at the first error, never run a shell command.
+OPTIONS = ("-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape")
+#: kpathsea's file access for TeX's \openin/\input and \openout: "p" (paranoid) refuses absolute paths,
+#: parent folders and dot files.
+PARANOID = {"openin_any": "p", "openout_any": "p", "shell_escape": "f"}
 
 
 def pdflatex() -> str:
@@ -52,6 +62,7 @@ def pdf(source: str, target: Path, runs: int = 2, resources: Path | None = None)
     target = Path(target)
     env = {
         **os.environ,
+        **PARANOID,
         "SOURCE_DATE_EPOCH": EPOCH,
         "FORCE_SOURCE_DATE": "1",
         "TEXINPUTS": f"{(resources or target.parent).resolve()}{os.pathsep}",
@@ -61,7 +72,7 @@ def pdf(source: str, target: Path, runs: int = 2, resources: Path | None = None)
         tex_path.write_text(source, encoding="utf-8")
         for _ in range(runs):
             result = subprocess.run(
-                [program, "-interaction=nonstopmode", "-halt-on-error", tex_path.name],
+                [program, *OPTIONS, tex_path.name],
                 cwd=tmp,
                 env=env,
                 capture_output=True,

@@ -8,6 +8,7 @@ math derive did not find.
 
 from __future__ import annotations
 
+import html
 import json
 from dataclasses import dataclass, field
 
@@ -107,6 +108,35 @@ class Report:
     def to_json(self) -> str:
         return json.dumps(self.as_dict(), indent=2, ensure_ascii=False)
 
+    def __repr__(self) -> str:
+        """One line: the counts of each verdict (``report.text()`` has the steps)."""
+        counts = ", ".join(f"{verdict}={count}" for verdict, count in self.summary.items())
+        return f"Report(format={self.format!r}, chains={len(self.chains)}, {counts}, skipped={len(self.skipped)})"
+
+    def _repr_html_(self) -> str:
+        """A table for Jupyter: per step its mark (✓ ✗ ? !), the step, its line and why; then the summary.
+
+        Everything from the document is HTML-escaped; a step that parsed is shown as math for the
+        notebook's MathJax, one that did not as code.
+        """
+        rows = []
+        for number, chain in enumerate(self.chains, 1):
+            rows.append(f'<tr><th colspan="4" style="text-align:left">chain {number}</th></tr>')
+            rows += [_html_row(step) for step in chain.steps]
+        rows += [
+            f"<tr><td>–</td><td><code>{html.escape(s.text)}</code></td><td>{_html_line(s.line)}</td>"
+            f"<td>skipped: {html.escape(s.reason)}</td></tr>"
+            for s in self.skipped
+        ]
+        table = f"<table>{''.join(rows)}</table>" if rows else ""
+        return f'<div class="derive-report">{table}<p>{html.escape(self.text().splitlines()[-1])}</p></div>'
+
+    def _repr_latex_(self) -> str:
+        """Every step as a row of one ``array``, marked ✓ ✗ ? ! in colour; a step that did not parse as text."""
+        rows = [_latex_row(step) for step in self.steps]
+        rows.append("& & " + _latex_text(self.text().splitlines()[-1]))  # the summary
+        return r"$$\begin{array}{rcl}" + r" \\ ".join(rows) + r"\end{array}$$"
+
     def text(self) -> str:
         """The human report: one line per step, with the counterexample under a ✗, then what was skipped."""
         lines = []
@@ -132,9 +162,14 @@ class Report:
         return "\n".join(lines)
 
 
+def _relation(step: StepResult) -> str:
+    """``lhs = rhs``; just the text when the step was never split into two sides (it did not parse)."""
+    return f"{step.lhs} = {step.rhs}" if step.rhs.strip() else step.lhs
+
+
 def _step_lines(step: StepResult) -> list[str]:
     when = f"  [{', '.join(step.conditions)}]" if step.conditions else ""
-    lines = [f"  {MARKS[step.verdict]} {step.lhs} = {step.rhs}{when}{_at(step.line)}"]
+    lines = [f"  {MARKS[step.verdict]} {_relation(step)}{when}{_at(step.line)}"]
     if step.verdict != "equal" and step.message:
         lines.append(f"      {step.message}")
     if step.counterexample:
@@ -160,3 +195,74 @@ def _at(line: Line | None) -> str:
 
 def _number(value: float | int) -> str:
     return str(value) if isinstance(value, int) else f"{value:.6g}"
+
+
+# -- rich display (Jupyter) -------------------------------------------------------------------------------
+
+#: The colour of each verdict's mark in HTML and LaTeX.
+COLOURS = {"equal": "green", "not_equal": "red", "undecided": "orange", "parse_error": "red"}
+_LATEX_MARKS = {"equal": r"\checkmark", "not_equal": r"\times", "undecided": "?", "parse_error": "!"}
+#: Characters that cannot stand in \text{…}: each is written in math mode instead.
+_LATEX_SPECIALS = {
+    "\\": r"\backslash ",
+    "{": r"\{",
+    "}": r"\}",
+    "$": r"\$",
+    "&": r"\&",
+    "#": r"\#",
+    "%": r"\%",
+    "^": r"\hat{}",
+    "_": r"\_",
+    "~": r"\sim ",
+}
+
+
+def _why(step: StepResult) -> str:
+    """The message of a step that is not equal, its counterexample and its hint, as plain text."""
+    parts = [step.message] if step.verdict != "equal" and step.message else []
+    if step.counterexample:
+        point = ", ".join(f"{k} = {_number(v)}" for k, v in step.counterexample["point"].items())
+        left, right = _number(step.counterexample["lhs"]), _number(step.counterexample["rhs"])
+        parts.append(f"counterexample: {point}: left = {left}, right = {right}")
+    if step.hint:
+        parts.append(f"hint: {step.hint}")
+    return "; ".join(parts)
+
+
+def _html_line(line: Line | None) -> str:
+    return f"line {html.escape(str(line))}" if line else ""
+
+
+def _html_row(step: StepResult) -> str:
+    mark = f'<span style="color:{COLOURS[step.verdict]}">{MARKS[step.verdict]}</span>'
+    if step.verdict == "parse_error":
+        shown = f"<code>{html.escape(_relation(step))}</code>"
+    else:
+        shown = html.escape(f"\\({step.lhs} = {step.rhs}\\)")
+    why = html.escape(_why(step))
+    return f"<tr><td>{mark}</td><td>{shown}</td><td>{_html_line(step.line)}</td><td>{why}</td></tr>"
+
+
+def _latex_text(words: str) -> str:
+    """Plain text as LaTeX that MathJax and pdflatex both read: runs of \\text{…}, specials in math mode."""
+    out, run = [], []
+    for char in words:
+        if char in _LATEX_SPECIALS:
+            if run:
+                out.append(r"\text{" + "".join(run) + "}")
+                run = []
+            out.append(_LATEX_SPECIALS[char])
+        else:
+            run.append(char)
+    if run:
+        out.append(r"\text{" + "".join(run) + "}")
+    return "".join(out)
+
+
+def _latex_row(step: StepResult) -> str:
+    mark = rf"{{\color{{{COLOURS[step.verdict]}}}{_LATEX_MARKS[step.verdict]}}}"  # a group: \color is a switch
+    why = _why(step)
+    note = r"\quad " + _latex_text(why) if why else ""
+    if step.verdict == "parse_error":
+        return rf"{mark} & & {_latex_text(_relation(step))}{note}"
+    return rf"{mark}\ {step.lhs} &=& {step.rhs}{note}"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import mpmath
 import numpy as np
 import pytest
@@ -95,6 +97,22 @@ def test_relu_is_explained_not_crashed():
 def test_unknown_activation():
     with pytest.raises(errors.UnknownName):
         matching.matching_loss("sigmund")
+
+
+@pytest.mark.parametrize(
+    ("activation", "error", "message"),
+    [
+        ("softmax", errors.InvalidOption, "the loss with δ = a - y for softmax is cross_entropy"),
+        ("Softmax", errors.InvalidOption, "derive show cross_entropy softmax"),
+        (3, errors.InvalidOption, "an activation is named by a string"),
+        (["sigmoid"], errors.InvalidOption, "not ['sigmoid']"),
+        (None, errors.InvalidOption, "not None"),
+    ],
+)
+def test_activations_without_a_scalar_matching_loss_are_a_derive_error(activation, error, message):
+    """softmax (K outputs) and names that are no string: a DeriveError that says why, never AttributeError."""
+    with pytest.raises(error, match=re.escape(message)):
+        matching.matching_loss(activation)
 
 
 def test_steps_are_a_derivation():

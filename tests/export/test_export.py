@@ -5,7 +5,9 @@ Values only; speed and memory are measured in benchmarks/bench_numeric.py.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import re
 import subprocess
 import sys
 import textwrap
@@ -14,7 +16,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from derive import catalog, cli
+from derive import catalog, cli, errors
 from derive.derivations import pairs
 from derive.export import codegen, gradcheck, stable
 
@@ -211,7 +213,8 @@ def test_cli_export_check_and_errors(tmp_path):
     assert result.stdout.startswith('"""bce of sigmoid')
     result = CliRunner().invoke(cli.main, ["export", "bce", "sigmoid", "--backend", "tensorflow"])
     assert result.exit_code == 2
-    assert result.stderr == "error: unsupported backend 'tensorflow': choose one of numpy, jax\n"
+    assert "Invalid value for '--backend': 'tensorflow' is not one of 'numpy', 'jax'." in result.stderr
+    assert "Traceback" not in result.output
 
 
 # -- the JAX backend (jax is a test extra; CI installs it) ----------------------------------------
@@ -268,3 +271,146 @@ def test_jax_bad_input():
     j_loss, _ = codegen.functions(pairs.derive("bce", "sigmoid"), "jax")
     with pytest.raises(ValueError, match="y must lie in"):
         j_loss(np.zeros(2), np.array([0.0, 2.0]))
+
+
+# -- input validation: a clear ValueError or a correct result, never a silently wrong one -------------
+
+BAD_SCALAR_INPUTS = [
+    # (z, y, reduction, the error)
+    (np.array([0.0, np.inf]), np.zeros(2), "mean", "z contains inf: the inputs must be finite"),
+    (np.array([-np.inf, 0.0]), np.zeros(2), "sum", "z contains inf"),
+    (np.array([0.0, np.nan]), np.zeros(2), "none", "z contains NaN"),
+    (np.zeros(2), np.array([0.0, np.inf]), "mean", "y contains inf"),
+    (np.zeros(2), np.array([np.nan, 0.0]), "mean", "y contains NaN"),
+    (np.array([1j, 0.0]), np.zeros(2), "mean", "z must be real numbers (bool, int or float), not complex128"),
+    (np.array([None, 0.0]), np.zeros(2), "mean", "z must be real numbers (bool, int or float), not object"),
+    (["a", "b"], np.zeros(2), "mean", "z must be real numbers"),
+    (np.zeros(2), np.array([0j, 1]), "mean", "y must be real numbers"),
+    (np.array([]), np.array([]), "mean", 'reduction="mean" of an empty batch is undefined'),
+    (np.zeros(3), np.zeros(2), "mean", "y must have the shape of z (3,), not (2,)"),
+    (0.0, 0.0, "mean", "z must have shape (N,), not ()"),
+    (np.zeros(2), np.array([-1.0, 0.0]), "mean", "y must lie in [0, 1]"),
+]
+
+
+def _jax_x64():
+    jax = pytest.importorskip("jax")
+    return jax.enable_x64(True)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "jax"])
+@pytest.mark.parametrize(("z", "y", "reduction", "message"), BAD_SCALAR_INPUTS)
+def test_scalar_module_refuses_what_it_cannot_compute_right(backend, z, y, reduction, message):
+    with _jax_x64() if backend == "jax" else contextlib.nullcontext():
+        functions = codegen.module_source(pairs.derive("bce", "sigmoid"), backend)
+        namespace: dict = {}
+        exec(functions, namespace)  # noqa: S102 - our own generated source
+        for name in ("loss", "grad", "loss_and_grad"):
+            with pytest.raises(ValueError, match=re.escape(message)):
+                namespace[name](z, y, reduction)
+
+
+BAD_SOFTMAX_INPUTS = [
+    (np.zeros((2, 3)), np.array([0.0, 1.0]), "labels y must be integers, not float"),
+    (np.zeros((2, 3)), np.array([True, False]), "labels y must be integers, not bool"),
+    (np.zeros((2, 3)), np.array([-1, 0]), "labels y must lie in 0..2"),
+    (np.zeros((2, 3)), np.array([0, 3]), "labels y must lie in 0..2"),
+    (np.zeros((2, 3)), np.array([[1.5, 0, 0], [0, 1, 0]]), "probabilities y must lie in [0, 1]"),
+    (np.zeros((2, 3)), np.array([[-0.5, 1, 0], [0, 1, 0]]), "probabilities y must lie in [0, 1]"),
+    (np.zeros((2, 3)), np.array([[np.inf, 0, 0], [0, 1, 0]]), "y contains inf"),
+    (np.array([[np.inf, 0.0, 0.0], [0.0, 0.0, 0.0]]), np.array([0, 1]), "z contains inf"),
+    (np.array([[0.0, 0.0, 0.0], [np.nan, 0.0, 0.0]]), np.array([0, 1]), "z contains NaN"),
+    (np.zeros((2, 0)), np.array([0, 0]), "z must have shape (N, K), not (2, 0)"),
+    (np.zeros((0, 3)), np.array([], dtype=int), 'reduction="mean" of an empty batch is undefined'),
+    (np.zeros((2, 3)) + 0j, np.array([0, 1]), "z must be real numbers"),
+]
+
+
+@pytest.mark.parametrize("backend", ["numpy", "jax"])
+@pytest.mark.parametrize(("z", "y", "message"), BAD_SOFTMAX_INPUTS)
+def test_softmax_module_refuses_what_it_cannot_compute_right(backend, z, y, message):
+    with _jax_x64() if backend == "jax" else contextlib.nullcontext():
+        j_loss, j_grad = codegen.functions(pairs.derive("cross_entropy", "softmax"), backend)
+        for function in (j_loss, j_grad):
+            with pytest.raises(ValueError, match=re.escape(message)):
+                function(z, y)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "jax"])
+@pytest.mark.parametrize(
+    ("dtype", "computed_in"),
+    [(np.int64, np.float64), (np.int32, np.float64), (np.bool_, np.float64), (np.float16, np.float32)],
+)
+def test_int_bool_and_float16_inputs_give_the_right_numbers(backend, dtype, computed_in):
+    """int and bool are computed in float64, float16 in float32: the result is the float64 one, rounded."""
+    with _jax_x64() if backend == "jax" else contextlib.nullcontext():
+        f_loss, f_grad = codegen.functions(pairs.derive("bce", "sigmoid"), backend)
+        z64, y64 = np.array([0.0, 1.0, 3.0, -2.0]), np.array([0.0, 1.0, 1.0, 0.0])
+        z, y = z64.astype(dtype), y64.astype(dtype)
+        got_loss, got_grad = np.asarray(f_loss(z, y)), np.asarray(f_grad(z, y, "none"))
+        assert got_grad.dtype == computed_in and got_loss.dtype == computed_in
+        want_loss, want_grad = codegen.functions(pairs.derive("bce", "sigmoid"))
+        exact_z = z.astype(np.float64)  # the values the inputs hold
+        tolerance = 1e-6 if computed_in == np.float32 else 1e-15
+        np.testing.assert_allclose(got_loss, want_loss(exact_z, y.astype(np.float64)), rtol=tolerance)
+        np.testing.assert_allclose(got_grad, want_grad(exact_z, y.astype(np.float64), "none"), rtol=tolerance)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "jax"])
+def test_empty_batch_sums_to_zero_and_has_an_empty_gradient(backend):
+    with _jax_x64() if backend == "jax" else contextlib.nullcontext():
+        for pair, z, y in [
+            (("bce", "sigmoid"), np.zeros(0), np.zeros(0)),
+            (("cross_entropy", "softmax"), np.zeros((0, 3)), np.zeros(0, dtype=int)),
+        ]:
+            f_loss, f_grad = codegen.functions(pairs.derive(*pair), backend)
+            assert float(f_loss(z, y, "sum")) == 0.0
+            assert np.asarray(f_grad(z, y, "none")).shape == z.shape
+
+
+def test_every_module_documents_its_input_rules():
+    for loss, act in catalog.pairs(valid=True):
+        for backend in ("numpy", "jax"):
+            source = codegen.module_source(pairs.derive(loss, act), backend)
+            assert "Everything else raises\nValueError instead of giving a wrong number" in source, (loss, act, backend)
+
+
+# -- the gradient check of the module that is written -------------------------------------------------
+
+
+@pytest.mark.parametrize(("loss", "act"), [("bce", "sigmoid"), ("cross_entropy", "softmax")])
+def test_check_runs_the_jax_module_for_the_jax_backend(loss, act, monkeypatch):
+    pytest.importorskip("jax")
+    backends = []
+    real = codegen.functions
+    monkeypatch.setattr(codegen, "functions", lambda d, backend="numpy": backends.append(backend) or real(d, backend))
+    report = gradcheck.check_gradient(loss, act, backend="jax")
+    assert backends == ["jax"] and report["backend"] == "jax"
+    assert report["max_rel_error_mpmath"] < 1e-12
+
+
+def test_export_jax_check_without_jax_says_so_and_writes_nothing(monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "jax", None)  # import jax raises ImportError
+    out = tmp_path / "bce_jax.py"
+    result = CliRunner().invoke(cli.main, ["export", "bce", "sigmoid", "--backend", "jax", "--check", "-o", str(out)])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("error: jax is not installed") and "pip install jax" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "gradient check passed" not in result.output and not out.exists()
+    with pytest.raises(errors.MissingDependency):
+        gradcheck.check_gradient("bce", "sigmoid", backend="jax")
+
+
+def test_export_jax_check_names_the_module_checked():
+    pytest.importorskip("jax")
+    result = CliRunner().invoke(cli.main, ["export", "bce", "sigmoid", "--backend", "jax", "--check"])
+    assert result.exit_code == 0, result.output
+    assert "gradient check passed for bce sigmoid (jax module)" in result.stderr
+
+
+@pytest.mark.parametrize(("loss", "act"), [("bce", "sigmoid"), ("cross_entropy", "softmax")])
+def test_check_gradient_returns_plain_floats(loss, act):
+    report = gradcheck.check_gradient(loss, act)
+    numbers = {key: value for key, value in report.items() if key.startswith("max_")}
+    assert numbers and all(type(value) is float for value in numbers.values()), report
+    assert "np.float64" not in repr(report)
