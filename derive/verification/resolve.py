@@ -48,15 +48,37 @@ class Resolver:
         self.floor, self.top = self._frame(sides)
         self._memo: dict = {}
         self.graph = downstream.Graph(self)
+        self.rules: list[tuple[sp.Expr, sp.Expr]] = []  # assumed equalities, set by the step's check
         self.chained: set = set()  # (cost, variable) whose derivative the chain rule gave
 
     def opaque_symbol(self, node: sp.Basic) -> sp.Symbol:
         """The symbol that stands for ``node``, a quantity nothing determines."""
-        if node not in self._opaque_by_node:
+        key = self._opaque_key(node)
+        if key not in self._opaque_by_node:
             symbol = sp.Symbol(f"⟨{node}⟩")
-            self._opaque_by_node[node] = symbol
+            self._opaque_by_node[key] = symbol
             self.opaque[symbol] = node
-        return self._opaque_by_node[node]
+        return self._opaque_by_node[key]
+
+    def _opaque_key(self, node: sp.Basic) -> object:
+        """What an opaque quantity is: ``f'`` of an undefined f at a value, however it was reached.
+
+        ``∂f(z_j)/∂z_j`` (the derivative by a named z_j) and ``f'(\\sum_k w_{jk} a_k + b_j)`` (the chain
+        rule through z_j's definition, a ``Subs``) are one quantity: f' at z_j's value.
+        """
+        if isinstance(node, sp.Subs) and len(node.variables) == 1 and isinstance(node.expr, sp.Derivative):
+            inner = node.expr
+            if _one_argument_call(inner.expr) and inner.variables == (node.variables[0],) == inner.expr.args:
+                return ("derivative at", inner.expr.func, inner.derivative_count, node.point[0])
+        if isinstance(node, sp.Derivative) and _one_argument_call(node.expr) and len(set(node.variables)) == 1:
+            at = node.expr.args[0]
+            if node.variables[0] == at and isinstance(at, (sp.Symbol, sp.Indexed)):
+                try:
+                    value = self.resolve(at)
+                except Undecidable:
+                    return node
+                return ("derivative at", node.expr.func, node.derivative_count, value)
+        return node
 
     def _frame(self, sides: tuple) -> tuple[int, int]:
         """The lowest and highest layer the sides mention (1 and size + HEADROOM if none)."""
@@ -91,13 +113,19 @@ class Resolver:
         """The definition's value for the node it was found for (its arguments resolved unless not
         ``resolved``; the value itself is not)."""
         binding = found.binding
-        if resolved:
+        if resolved and not isinstance(found.definition.target, sp.Indexed):
             symbols = {k: self.resolve(v, stop, depth) for k, v in binding.symbols.items()}
+            replace = {k: self.resolve(v, stop, depth) for k, v in binding.replace.items()}
+        elif resolved:  # an index is a position, never a quantity: L in a^{(L)} is not the loss L
+            symbols = binding.symbols
             replace = {k: self.resolve(v, stop, depth) for k, v in binding.replace.items()}
         else:
             symbols, replace = binding.symbols, binding.replace
         value = found.definition.value.xreplace(replace) if replace else found.definition.value
-        return instances.instantiate(value, {**self.values, **symbols})
+        value = instances.instantiate(value, {**self.values, **symbols})
+        for lhs, rhs in self.rules:  # assumed equalities (x w = Σ_k x_k w_k) inside what definitions give
+            value = value.subs(lhs, rhs)
+        return value
 
     def resolve(self, expr: sp.Basic, stop: sp.Basic | None = None, depth: int = 0) -> sp.Basic:
         """``expr`` with every definition substituted and every derivative taken (not past ``stop``)."""
@@ -144,6 +172,8 @@ class Resolver:
         result = expr.expr
         for variable, count in expr.variable_count:
             body = self.resolve(result, variable, depth)
+            if not _shows(body, variable):
+                body = self._folded(body, variable, depth)
             component = self._component_of(variable, (result, body))
             if component is not None:
                 raise Undecidable(
@@ -161,6 +191,23 @@ class Resolver:
             # what the differentiation leaves unevaluated (∂L/∂ŷ of an undefined L) is opaque
             result = self._opaque_derivatives(sp.diff(body, variable, count))
         return self.resolve(result, stop, depth)
+
+    def _folded(self, body: sp.Basic, variable: sp.Basic, depth: int) -> sp.Basic:
+        """``body`` with the value of a defined ``variable`` written as the variable, when that is all of it.
+
+        ``\\hat y = g(\\mathbf{x}\\mathbf{w} + b)`` and ``z = \\sum_k x_k w_k + b``: ∂ŷ/∂z is g'(z).  Only when
+        every quantity of z's value is gone from the body afterwards (the body is a function of z alone);
+        otherwise the body is left as it was.
+        """
+        if not isinstance(variable, (sp.Symbol, sp.Indexed)) or self.lookup(variable) is None:
+            return body
+        value = self.resolve(variable, None, depth)
+        if value == variable or not value.free_symbols or value.is_Atom:
+            return body
+        folded = body.subs(value, variable)
+        if folded == body or folded.free_symbols & value.free_symbols:
+            return body
+        return folded
 
     def _component_of(self, variable: sp.Basic, exprs: tuple) -> sp.Indexed | None:
         """A component of ``variable`` when the document uses it as a vector: a_j or a^L_j for a,
@@ -246,6 +293,11 @@ class Resolver:
             return node.func(*[replace(arg) for arg in node.args])
 
         return replace(expr)
+
+
+def _one_argument_call(node: sp.Basic) -> bool:
+    """An undefined function of one argument: ``f^{(L)}(z)``, ``g(x)``."""
+    return isinstance(node, AppliedUndef) and len(node.args) == 1
 
 
 def _unknowns(body: sp.Basic) -> set:

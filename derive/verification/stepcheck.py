@@ -31,9 +31,11 @@ import time
 from dataclasses import dataclass
 
 import sympy as sp
+from sympy.core.function import AppliedUndef
 
 from derive.engine import proof
 from derive.errors import Timeout, Undecidable
+from derive.parse import vocabulary
 from derive.verification import context as context_
 from derive.verification import hints, instances, patterns, resolve, sampling
 from derive.verification.sampling import DIGITS
@@ -94,6 +96,8 @@ def check(
     start = time.monotonic()
     rng = random.Random(int(hashlib.sha256(f"{seed}|{lhs}|{rhs}".encode()).hexdigest()[:12], 16))
     lhs, rhs, context = _explicit(lhs, rhs, context)
+    lhs, rhs, context = _indices_apart(lhs, rhs, context)
+    lhs, rhs = _bare_calls(lhs, rhs, context)
     summed = _implicit_sum(lhs, rhs)
     if summed is not None:
         return Outcome(
@@ -149,6 +153,63 @@ def _explicit(lhs: sp.Expr, rhs: sp.Expr, context: Context) -> tuple[sp.Expr, sp
     return explicit(lhs), explicit(rhs), context
 
 
+def _indices_apart(lhs: sp.Expr, rhs: sp.Expr, context: Context) -> tuple[sp.Expr, sp.Expr, Context]:
+    """A defined name that is also an index (the loss ``L`` and the last layer ``a^{(L)}_j``) split in two.
+
+    Inside indices it becomes an integer symbol of the same name, instantiated like any layer index,
+    while the name itself keeps its definition: ``L = -\\sum_j y_j \\log a^{(L)}_j`` is then no circle.
+    """
+    defined = {d.target for d in context.definitions if isinstance(d.target, sp.Symbol)}
+    exprs = [lhs, rhs, *[d.value for d in context.definitions], *context.assumptions]
+    shared = {s for e in exprs for node in e.atoms(sp.Indexed) for s in node.free_symbols & defined}
+    shared -= {node.base.label for e in exprs for node in e.atoms(sp.Indexed)}  # a name indexed itself
+    if not shared:
+        return lhs, rhs, context
+    layer = {s: sp.Symbol(s.name, integer=True) for s in shared}
+
+    def apart(expr: sp.Basic) -> sp.Basic:
+        return expr.replace(
+            lambda n: isinstance(n, sp.Indexed), lambda n: n.func(n.base, *[i.xreplace(layer) for i in n.indices])
+        )
+
+    written = [context_.Definition(apart(d.target), apart(d.value)) for d in context.definitions]
+    return apart(lhs), apart(rhs), Context(written, [apart(a) for a in context.assumptions])
+
+
+def _bare_calls(lhs: sp.Expr, rhs: sp.Expr, context: Context) -> tuple[sp.Expr, sp.Expr]:
+    """A bare ``f`` in a step that uses the index of its only definition ``f(x_i) = …``: that call.
+
+    So is a bare catalog function beside its only call in the step: σ in ``\\frac{\\partial \\sigma}{\\partial w_j}``
+    next to ``\\sigma(z)`` is σ(z).
+
+    ``\\frac{df}{dz_i}`` after ``f(x_i) = \\ln(1 + e^{-z_i}) + (1 - y_i) z_i`` is the derivative of f(x_i),
+    for the same i (free or summed).  Without that index in the step (``h_\\theta`` after a definition of
+    ``h_\\theta(x^{(i)})``, in a step about a plain x) the name stays unknown.
+    """
+    used = {s for side in (lhs, rhs) for node in side.atoms(sp.Indexed) for s in node.indices}
+    used |= {limit[0] for side in (lhs, rhs) for total in side.atoms(sp.Sum) for limit in total.limits}
+    defined = {d.target for d in context.definitions if isinstance(d.target, sp.Symbol)}
+    calls: dict[str, list] = {}
+    for d in context.definitions:
+        if isinstance(d.target, AppliedUndef):
+            calls.setdefault(d.target.func.__name__, []).append(d.target)
+    bare = {}
+    for name in (lhs.free_symbols | rhs.free_symbols) - defined:
+        function = vocabulary.FUNCTIONS.get(name.name)
+        if function is not None and context.lookup(name) is None:  # ∂σ/∂w_j beside σ(z): σ(z)
+            found = {node for side in (lhs, rhs) for node in side.atoms(function)}
+            if len(found) == 1:
+                bare[name] = found.pop()
+            continue
+        targets = calls.get(name.name, [])
+        if len(targets) != 1 or not targets[0].args:
+            continue
+        args = targets[0].args
+        if all(isinstance(a, sp.Indexed) and all(ix in used for ix in a.indices) for a in args):
+            bare[name] = targets[0]
+    return (lhs.xreplace(bare), rhs.xreplace(bare)) if bare else (lhs, rhs)
+
+
 def _implicit_sum(lhs: sp.Expr, rhs: sp.Expr) -> sp.Symbol | None:
     """An index repeated within one product of a side and absent from the other (Einstein's convention)."""
     for side, other in ((lhs, rhs), (rhs, lhs)):
@@ -200,9 +261,11 @@ def _samples(
         values[instances.SIZE] = sp.Integer(size)
         chosen = instances.index_assignments(rng, list(plan.indices), size, list(plan.index_conditions), not built)
         values.update(chosen)
-        sides = (instances.instantiate(lhs, values), instances.instantiate(rhs, values))
+        same = _identified_names(plan, values, context)
+        sides = tuple(_renamed(instances.instantiate(side, values), same) for side in (lhs, rhs))
         resolver = resolve.Resolver(context, values, sides)
         rules = _rewrites(plan, values, resolver)
+        resolver.rules = rules
         left, right = (resolver.finish(_rewritten(resolver.resolve(side), rules)) for side in sides)
         instance = Instance(values, resolver, left, right)
         built.append(instance)
@@ -222,6 +285,29 @@ def _samples(
                 samples.append(Sample(lv, rv, point, instance))
                 found += 1
     return built, samples
+
+
+def _identified_names(plan: Plan, values: dict, context: Context) -> dict:
+    """Assumed equalities of two names (``% assume: \\hat y = \\hat y_i``): one name, before anything is
+    differentiated (``\\frac{d}{d\\hat y_i}\\log(1 - \\hat y)`` is then a derivative by ŷ_i of ŷ_i)."""
+    same = {}
+    for assumption in plan.value_assumptions:
+        if not isinstance(assumption, sp.Equality) or not isinstance(assumption.lhs, sp.Symbol):
+            continue
+        if isinstance(assumption.rhs, (sp.Symbol, sp.Indexed)) and context.lookup(assumption.lhs) is None:
+            same[assumption.lhs] = instances.instantiate(assumption.rhs, values)
+    return same
+
+
+def _renamed(expr: sp.Basic, same: dict) -> sp.Basic:
+    """``expr`` with the names of ``same`` replaced where they are values (never the label ŷ of ŷ_i)."""
+    if not same or isinstance(expr, sp.IndexedBase):
+        return expr
+    if expr in same:
+        return same[expr]
+    if not expr.args:
+        return expr
+    return expr.func(*[_renamed(arg, same) for arg in expr.args])
 
 
 def _rewrites(plan: Plan, values: dict, resolver: resolve.Resolver) -> list[tuple[sp.Expr, sp.Expr]]:

@@ -24,11 +24,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import sympy as sp
+from sympy.core.function import AppliedUndef
 
 from derive import errors
 from derive.errors import ParseError
 from derive.parse import formula
-from derive.verification import definitions, document, stepcheck, worker
+from derive.verification import definitions, document, patterns, stepcheck, worker
 from derive.verification import report as report_module
 
 VERDICTS = report_module.VERDICTS
@@ -180,12 +181,17 @@ def _chains(rows: list[document.SourceRow], context: stepcheck.Context, report: 
     main: list = []  # the chain a row that starts with a relation continues
     last_term = last_source = None
     chain_conditions: list = []
+    reasons: tuple = ([], None)  # the justifications of the row before (\because …): checked after its steps
     for source in rows:
+        chains += _statements(*reasons, context, report)
         because = _JUSTIFICATION.match(source.math)
         row = definitions.read(source.math[because.end() :] if because else source.math, context)
         if source.inline:
+            reasons = ([], None)
             _inline_definition(row, source, context, report)
             continue
+        chains += _statements(row.premises, source, context, report)
+        reasons = (row.reasons, source)
         if row.prose:
             continue  # a remark between the rows of a chain (\text{Take the minus sign out}) keeps it going
         if row.error is not None or not row.ops:  # unreadable, or a displayed expression: no step
@@ -229,7 +235,52 @@ def _chains(rows: list[document.SourceRow], context: stepcheck.Context, report: 
             chain.append(_Pending(lhs, rhs, op, lines[k + 1], list(conditions), (sources[k], sources[k + 1])))
         if not because or row.continues:
             main, chain_conditions, last_term, last_source = chain, conditions, terms[-1], sources[-1]
+    chains += _statements(*reasons, context, report)
     return [c for c in chains if c]
+
+
+def _statements(
+    statements: list[formula.Row], source: document.SourceRow, context: stepcheck.Context, report: Report
+) -> list[list]:
+    """The chains of a row's other statements: premises (``\\text{Let } u = -z_i \\Rightarrow …``) and
+    justifications (``… \\because z_i = w x_i + b``).
+
+    Each is read alone: its first relation defines a name by the rule of a chain's first step (a
+    justification never redefines a catalog function such as σ: it states a fact about it), and
+    the rest are steps, checked like any other.
+    """
+    out: list[list] = []
+    for statement in statements:
+        if statement.prose or (statement.error is None and (not statement.ops or statement.continues)):
+            continue
+        if statement.error is not None:
+            message = str(statement.error)
+            out.append([StepResult(statement.text.strip(), "", "parse_error", source.line, message=message)])
+            continue
+        terms, sources, ops = list(statement.terms), list(statement.sources), list(statement.ops)
+        first = terms[0]
+        catalog_fact = statement.role == "reason" and patterns.is_call(first) and not isinstance(first, AppliedUndef)
+        if not catalog_fact and definitions.row_defines(statement, source, [], context, report):
+            terms, sources, ops = terms[1:], sources[1:], ops[1:]
+        lines = _statement_lines(source, statement.text, sources)
+        chain = [
+            _Pending(lhs, rhs, op, lines[k + 1], [], (sources[k], sources[k + 1]))
+            for k, (op, lhs, rhs) in enumerate(zip(ops, terms, terms[1:], strict=False))
+        ]
+        if chain:
+            out.append(chain)
+    return out
+
+
+def _statement_lines(source: document.SourceRow, text: str, sources: list[str]) -> list[report_module.Line]:
+    """The line of each term of a statement, searched from where the statement starts in its row."""
+    at = max(source.math.find(text.strip()), 0)
+    lines = []
+    for term in sources:
+        found = source.math.find(term, at) if term else -1
+        lines.append(source.line_at(found) if found >= 0 else source.line)
+        at = found + len(term) if found >= 0 else at
+    return lines
 
 
 def _opening(

@@ -160,6 +160,16 @@ CASES = [
     ),
     # a justification is a note, not part of the formula
     (r"a = b \quad \because b = c", sp.Eq(a, b)),
+    # an elided sum whose first two terms and last term show the pattern: the sum it stands for
+    (r"p_i (y_1 + y_2 + \dots + y_n) - y_i", ix("p", i) * sp.Sum(Y[j], (j, 1, n)) - Y[i]),
+    (r"a + y_0 + y_1 + \cdots + y_n - b", a + sp.Sum(Y[j], (j, 0, n)) - b),
+    (
+        r"\frac{\partial L}{\partial p_1} \frac{\partial p_1}{\partial x_i} + \frac{\partial L}{\partial p_2} "
+        r"\frac{\partial p_2}{\partial x_i} + \dots + "
+        r"\frac{\partial L}{\partial p_n} \frac{\partial p_n}{\partial x_i}",
+        sp.Sum(sp.Derivative(L, ix("p", j)) * sp.Derivative(ix("p", j), X[i]), (j, 1, n)),
+    ),
+    (r"w_{1,i} x_1 + w_{2,i} x_2 + \ldots + w_{n,i} x_n", sp.Sum(ix("w", j, i) * X[j], (j, 1, n))),
 ]
 
 
@@ -178,6 +188,8 @@ AMBIGUOUS = [
     (r"f^{(2)}(x)", "ambiguous", 2),
     (r"\frac{g'h - h'g}{h^2}", "without its argument", 6),
     (r"p_1 + \dots + p_n", "elided sum", 6),
+    (r"y_1 + y_3 + \dots + y_n", "elided sum", 12),  # 1, 3: no pattern of consecutive terms
+    (r"p_1 y_1 + p_1 y_2 + \dots + (p_1 - y_1) + \dots + p_1 y_n", "elided sum", 20),  # a special term between
     (r"\left[\frac{\partial l}{\partial A}\right]_{p q}", "element of a bracketed expression", 42),
     (r"y_{k<i}", "subscript with a relation", 3),
     (r"y_{k \neq i} = y_{j \neq i}", "different conditions", None),

@@ -304,6 +304,60 @@ DOCUMENTS = {
 \[ \sigma(x) = \frac{1}{1 - e^{-x}} \]""",
         ["equal", "not_equal"],
     ),
+    # the loss L and the last layer a^{(L)}: an index is a position, never the loss (was "circular")
+    "the loss L labels the last layer, with an activation f the document leaves open": (
+        r"""% define: z_j^{(l)} = \sum_k W_{jk}^{(l)} a_k^{(l-1)} + b_j^{(l)}
+% define: a_j^{(L)} = f^{(L)}(z_j^{(L)})
+% define: L = - \sum_j y_j \log a_j^{(L)}
+\[ \frac{\partial z_j^{(L)}}{\partial W_{jk}^{(L)}} = a_k^{(L-1)} \]
+\[ \frac{\partial z_j^{(L)}}{\partial b_j^{(L)}} = 0 \]
+\[ \frac{\partial L}{\partial W_{jk}^{(L)}}
+    = \frac{\partial L}{\partial z_j^{(L)}}\frac{\partial z_j^{(L)}}{\partial W_{jk}^{(L)}} \]
+\[ \frac{\partial a_j^{(L)}}{\partial z_j^{(L)}} = f'^{(L)}\bigl(z_j^{(L)}\bigr) \]""",
+        ["equal", "not_equal", "equal", "equal"],
+    ),
+    "a bare f after f(x_i) = ... is that call in a step about the same i": (
+        r"""% define: z_i = w x_i + b
+\[ \text{Let } f(x_i) = \ln(1 + e^{-z_i}) + (1 - y_i) z_i \]
+\[ \frac{df}{dz_i} = -\frac{e^{-z_i}}{1 + e^{-z_i}} + 1 - y_i \]
+\[ \frac{df}{dz_i} = \frac{e^{-z_i}}{1 + e^{-z_i}} + 1 - y_i \]
+\[ \frac{1}{N}\sum_{i=1}^{N}\frac{d}{dw}f(x_i) = \frac{1}{N}\sum_{i=1}^{N}\frac{df}{dz_i} \cdot \frac{dz_i}{dw} \]""",
+        ["equal", "not_equal", "equal"],
+    ),
+    "a premise before => defines, a justification after because is checked": (
+        r"""\[ \text{Let } u = -z \Rightarrow \frac{d}{dz}(1 + e^{-z}) = \frac{d}{dz}e^u \]
+\[ \frac{d}{dz}e^{-z} = -e^{-z} \quad \because \frac{d}{dz}e^{z} = e^{z} \]
+\[ \frac{d}{dz}e^{-z} = -e^{-z} \quad \because \frac{d}{dz}e^{z} = 2 e^{z} \]""",
+        ["equal", "equal", "equal", "equal", "not_equal"],
+    ),
+    "an assumed equality of two names is one name before anything is differentiated": (
+        r"""% assume: \hat y = \hat y_i
+\[ \frac{d}{d\hat y_i}\log(1 - \hat y) = -\frac{1}{1 - \hat y_i} \]
+\[ \frac{d}{d\hat y_i}\log(1 - \hat y) = \frac{1}{1 - \hat y_i} \]""",
+        ["equal", "not_equal"],
+    ),
+    "a derivative by z of what is a function of z's value alone": (
+        r"""% define: z = \sum_{k=1}^{n} x_k w_k + b
+% assume: \mathbf{x}\mathbf{w} = \sum_{k=1}^{n} x_k w_k
+% define: g(t) = \frac{1}{1 + e^{-t}}
+% define: \hat y = g(\mathbf{x}\mathbf{w} + b)
+\[ \frac{\partial \hat y}{\partial z} = \hat y (1 - \hat y) \]
+\[ \frac{\partial \hat y}{\partial z} = \hat y (1 + \hat y) \]""",
+        ["equal", "not_equal"],
+    ),
+    "a bare sigma beside sigma(z) in the same step is sigma(z)": (
+        r"""% define: z = w x + b
+\[ \frac{\partial \sigma}{\partial w} = \sigma(z)(1 - \sigma(z)) x \]
+\[ \frac{\partial \sigma}{\partial w} = \sigma(z)(1 - \sigma(z)) \]""",
+        ["equal", "not_equal"],
+    ),
+    "an elided sum with the pattern of its terms": (
+        r"""% define: p_i = \frac{e^{x_i}}{\sum_{k=1}^{n} e^{x_k}}
+\[ \sum_{j=1}^n y_j \frac{\partial p_j}{\partial x_i}
+    = y_1 \frac{\partial p_1}{\partial x_i} + y_2 \frac{\partial p_2}{\partial x_i}
+    + \dots + y_n \frac{\partial p_n}{\partial x_i} \]""",
+        ["equal"],
+    ),
 }
 
 

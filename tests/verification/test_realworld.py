@@ -5,13 +5,14 @@ wrote them, and ``expected.json`` the verdict of every step decided by hand (and
 by the line of its right-hand side.  derive's steps are matched to those lines in order.
 
 * a **wrong verdict** is ``equal`` where the truth is ``not_equal`` or the reverse, or a ``not_equal``
-  on a row that is no step at all: the bar is zero;
-* a **true verdict** is derive's verdict equal to the truth; ``ambiguous`` steps are not scored;
-* every display derive sees is checked or reported as skipped with a reason.
+  on a row that is no step at all: the bar is zero, file by file;
+* every display derive sees is checked or reported as skipped with a reason: no silent skip;
+* a **true verdict** is derive's verdict equal to the truth; ``ambiguous`` steps are not scored.  Issue
+  12 asks for 90%; the suite holds the share measured (see ``FLOOR``) so that it can only go up.
 
-``python tests/verification/test_realworld.py`` prints the table per file.  The bars (zero wrong verdicts,
-90% true) are issue 12's and are not met yet (63% true, wrong verdicts in 9 files when first scored), so
-the suite checks the corpus itself here and the scoring is run as a script until they are.
+Each step gets a budget of ``BUDGET`` seconds, far above what any step of the corpus needs, so that
+a busy machine cannot turn a verdict into "time budget spent".  ``python
+tests/verification/test_realworld.py`` prints the table per file.
 """
 
 from __future__ import annotations
@@ -22,11 +23,15 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+
 from derive.verification import verify
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "realworld"
 EXPECTED: dict[str, dict] = json.loads((DATA / "expected.json").read_text(encoding="utf-8"))
-TARGET = 0.90  # share of scored steps with the true verdict: issue 12's goal, not met yet (63% measured)
+TARGET = 0.90  # share of scored steps with the true verdict: issue 12's goal
+FLOOR = 0.88  # the share measured (88.6%, 427 of 482, on 2026-12-03): a regression fails the suite
+BUDGET = 60.0  # seconds per step: no step of the corpus comes near it
 
 
 @dataclass(frozen=True)
@@ -39,7 +44,7 @@ class Score:
 
 
 def _verify(path: Path) -> verify.Report:
-    return verify.verify_file(path)
+    return verify.verify_file(path, timeout=BUDGET)
 
 
 @functools.cache
@@ -80,6 +85,20 @@ def test_every_file_has_a_source_and_a_verdict_per_line():
         assert len(entry["steps"]) == len(entry["lines"]), name
         assert set(entry["steps"]) <= {"equal", "not_equal", "ambiguous"}, name
         assert "% source:" in (DATA / name).read_text(encoding="utf-8"), name
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_no_wrong_verdict_and_no_silent_skip(name):
+    result = score(name)
+    assert result.wrong == [], f"{name}: wrong verdicts"
+    assert result.silent_skips == [], f"{name}: displays skipped without a reason"
+
+
+def test_true_verdicts_hold_the_measured_share():
+    results = [score(name) for name in sorted(EXPECTED)]
+    scored, true = sum(r.scored for r in results), sum(r.true for r in results)
+    assert scored >= 480  # the corpus is whole
+    assert true / scored >= FLOOR, f"{true} of {scored} steps have the true verdict ({true / scored:.1%})"
 
 
 def main() -> None:
