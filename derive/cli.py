@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TextIO
 
 import click
 
@@ -71,8 +72,8 @@ for command in COMMANDS:
 
 
 @main.command()
-@click.argument("loss")
-@click.argument("activation")
+@click.argument("loss", shell_complete=options.complete_loss)
+@click.argument("activation", shell_complete=options.complete_activation)
 @options.output_file("*.py")
 @click.option(
     "--backend",
@@ -124,6 +125,22 @@ def export(loss: str, activation: str, output: Path | None, backend: str, check:
         )
 
 
+#: The longest time budget of one step that ``derive verify --timeout`` takes, in seconds (an hour).
+MAX_TIMEOUT = 3600.0
+
+
+def _read(file: TextIO) -> str:
+    """The text of ``file`` (UTF-8); errors.DocumentError for bytes that are not UTF-8 (a PDF, a UTF-16 file)."""
+    try:
+        return file.read()
+    except UnicodeDecodeError as exc:
+        name = "standard input" if file.name == "<stdin>" else file.name
+        raise errors.DocumentError(
+            f"{name} is not UTF-8 text: byte {exc.start} is {exc.object[exc.start : exc.start + 1]!r} "
+            "(derive verify reads .tex, .md and .ipynb files saved as UTF-8)"
+        ) from None
+
+
 @main.command("verify")
 @click.argument("file", type=click.File("r", encoding="utf-8"))
 @click.option(
@@ -152,7 +169,7 @@ def export(loss: str, activation: str, output: Path | None, backend: str, check:
 )
 @click.option(
     "--timeout",
-    type=click.FloatRange(min=0.1),
+    type=options.FiniteFloatRange(min=0.1, max=MAX_TIMEOUT),
     default=verify_module.DEFAULT_TIMEOUT,
     show_default=True,
     metavar="S",
@@ -184,7 +201,8 @@ def verify_command(file, as_json, fmt, defines, assumptions, timeout, annotated)
         derive verify notes.md --define 'a=\\sigma(z)'
         derive verify notes.tex --annotate checked.tex
     """
-    text = file.read()
+    options.check_writable(annotated)  # before the work, which may take minutes
+    text = _read(file)
     fmt = fmt or document.format_for(None if file.name == "<stdin>" else file.name, text)
     if annotated is not None and fmt != "tex":
         raise errors.InvalidOption(f"--annotate writes LaTeX: it needs a LaTeX input, not {fmt} (use --format tex)")

@@ -8,12 +8,17 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 
-from derive import catalog, cli
+import derive
+from derive import catalog, cli, errors
 from derive.derivations import pairs
-from derive.render import latex
+from derive.export import codegen
+from derive.render import compile, latex
+from derive.verification import annotate
+from derive.verification import report as report_module
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -100,6 +105,9 @@ def test_list():
         (["show", "crossent", "sigmoid"], "error: unknown loss 'crossent'."),
         (["match", "relu"], "error: relu has no matching loss: relu is not invertible"),
         (["match", "relu", "--json"], "error: relu has no matching loss"),
+        # issue 13: AttributeError: type object 'softmax' has no attribute 'derivative_through_output'
+        (["match", "softmax"], "error: softmax has K outputs and matching_loss integrates the derivative"),
+        (["match", "Softmax", "--json"], "error: softmax has K outputs"),
     ],
 )
 def test_user_errors_are_one_line_and_exit_2(args, message):
@@ -296,8 +304,19 @@ def test_notation_options_give_what_the_api_gives(option, value, field):
             ["--output-symbol"],
         ),
         ("gallery", ["-d, --directory DIR", "[default: outputs]", "--activation-symbol [a|\\hat{y}]"], ["--output"]),
-        ("slowdown", ["-d, --directory DIR", "DIR/slowdown.png", "[default: outputs]"], ["--output"]),
-        ("export", ["-o, --output FILE", "*.py"], ["--directory"]),
+        (
+            "slowdown",
+            [
+                "-d, --directory DIR",
+                "DIR/slowdown.png",
+                "[default: outputs]",
+                # issue 13: these three were shown as TEXT
+                "--cost [quadratic|mse|bce|poisson]",
+                "--activation [sigmoid|tanh|identity|exp|softplus|relu]",
+            ],
+            ["--output"],
+        ),
+        ("export", ["-o, --output FILE", "*.py", "--backend [numpy|jax]"], ["--directory"]),
     ],
 )
 def test_help_shows_each_option_with_its_meaning_and_choices(command, shown, hidden):
@@ -362,6 +381,8 @@ def test_verify_markdown_and_notebook_files(name, content, lines, skipped_line, 
     [
         (["verify", "-"], "hello\n", 2, "nothing to check: no math display found"),
         (["verify", "-"], "", 2, "nothing to check"),
+        (["verify", "empty.tex"], None, 2, "nothing to check: no math display found"),  # an empty file
+        (["verify", "words.md"], None, 2, "nothing to check: no math display found"),
         (["verify", "-", "--format", "markdown"], "Prose and $$x$$.\n", 2, "no step in the 1 display found"),
         (["verify", "-", "--format", "ipynb"], "{", 2, "error: not a Jupyter notebook"),
         (["verify", "-", "--format", "rst"], "a = b", 2, "Invalid value for '--format'"),
@@ -370,6 +391,409 @@ def test_verify_markdown_and_notebook_files(name, content, lines, skipped_line, 
     ],
 )
 def test_verify_formats_and_nothing_to_check(args, stdin, code, shown, tmp_path):
+    (tmp_path / "empty.tex").write_text("")
+    (tmp_path / "words.md").write_text("hello world\n")
+    args = [str(tmp_path / arg) if arg in ("empty.tex", "words.md") else arg for arg in args]
     result = CliRunner().invoke(cli.main, args, input=stdin)
     assert result.exit_code == code, result.output
     assert shown in result.output
+
+
+# ---- issue 13: what a new user hit ---------------------------------------------------------------
+
+
+def test_a_step_that_does_not_parse_is_shown_as_written():
+    """The message was right, but the step was shown as '\\frac{a}{ = b = '."""
+    result = CliRunner().invoke(cli.main, ["verify", "-"], input="\\[ \\frac{a}{ = b \\]\n")
+    assert result.exit_code == 2, result.output
+    assert "  ! \\frac{a}{ = b  (line 1)\n      '{' is never closed at position 8\n" in result.output
+    assert "= b = " not in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "wrote"),
+    [
+        (["latex", "bce", "sigmoid", "-o", "d.tex"], "wrote d.tex\n"),  # printed nothing
+        (["latex", "bce", "sigmoid", "-t", "markdown", "-o", "sub/d.md"], "wrote sub/d.md\n"),
+        (["latex", "bce", "sigmoid", "-t", "article", "--pdf", "-o", "p.tex"], "wrote p.tex and p.pdf\n"),
+        (["export", "bce", "sigmoid", "-o", "m.py"], "wrote m.py\n"),
+    ],
+)
+def test_every_command_that_writes_a_file_says_which(args, wrote, tmp_path):
+    result, _ = _invoke_in(tmp_path, *args)
+    assert result.exit_code == 0, result.output
+    assert (result.stdout, result.stderr) == ("", wrote)
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--json"], []),  # wrote outputs/slowdown.png and .pdf into the current folder
+        (["--json", "-d", "out"], ["out", "out/slowdown.pdf", "out/slowdown.png"]),
+        (["--json", "--directory", "outputs"], ["outputs", "outputs/slowdown.pdf", "outputs/slowdown.png"]),
+        ([], ["outputs", "outputs/slowdown.pdf", "outputs/slowdown.png"]),
+        (["--no-plot"], []),
+    ],
+)
+def test_slowdown_json_writes_a_figure_only_when_asked(args, expected, tmp_path):
+    result, written = _invoke_in(tmp_path, "slowdown", "--epochs", "5", *args)
+    assert result.exit_code == 0, result.output
+    assert written == expected
+    if "--json" in args:
+        assert [run["cost"] for run in json.loads(result.stdout)] == ["quadratic", "bce"] * 2
+
+
+def _examples(command: click.Command) -> list[str]:
+    """The example command lines of a command's help text."""
+    example = command.help.split("Example:", 1)[1]
+    return [line.strip() for line in example.splitlines() if line.strip().startswith("derive ")]
+
+
+@pytest.mark.parametrize("width", [40, 80])
+@pytest.mark.parametrize("command", [None, *_commands()])
+def test_help_examples_are_whole_lines_to_copy(command, width):
+    """`derive latex --help` wrapped its example across lines, so it could not be copied."""
+    args = [command, "--help"] if command else ["--help"]
+    result = CliRunner().invoke(cli.main, args, terminal_width=width)
+    assert result.exit_code == 0
+    examples = _examples(cli.main.commands[command] if command else cli.main)
+    assert examples
+    shown = [line.strip() for line in result.output.splitlines()]
+    for example in examples:
+        assert example in shown, (example, result.output)
+
+
+@pytest.mark.parametrize("option", ["-V", "--version"])
+def test_version(option):
+    result = CliRunner().invoke(cli.main, [option], prog_name="derive")
+    assert result.exit_code == 0
+    assert result.output == f"derive, version {derive.__version__}\n"
+
+
+@pytest.mark.parametrize(
+    ("words", "offered"),
+    [
+        ("derive sh", ["shift", "show"]),
+        ("derive show c", ["ce", "cross_entropy"]),
+        ("derive show bce s", ["sigmoid", "softmax", "softplus"]),
+        ("derive export mse t", ["tanh"]),
+        ("derive latex b", ["bce"]),
+        ("derive match re", ["relu"]),
+        ("derive export bce sigmoid --backend ", ["numpy", "jax"]),
+    ],
+)
+def test_shell_completion_offers_commands_and_catalog_names(words, offered):
+    """README "Shell completion": click's completion, with the catalog's names for LOSS and ACTIVATION."""
+    env = {"_DERIVE_COMPLETE": "bash_complete", "COMP_WORDS": words, "COMP_CWORD": str(len(words.split(" ")) - 1)}
+    result = CliRunner().invoke(cli.main, [], prog_name="derive", env=env)
+    assert result.exit_code == 0
+    assert result.output.splitlines() == [f"plain,{name}" for name in offered]
+
+
+def test_shell_completion_script_is_what_the_readme_installs():
+    result = CliRunner().invoke(cli.main, [], prog_name="derive", env={"_DERIVE_COMPLETE": "bash_source"})
+    assert result.exit_code == 0
+    assert (
+        "_derive_completion()" in result.output and "complete -o nosort -F _derive_completion derive" in result.output
+    )
+    assert "_DERIVE_COMPLETE=bash_source derive" in README.read_text(encoding="utf-8")
+
+
+# ---- a user mistake never shows a traceback: every command, and the public API -----------------------
+
+#: Bad arguments for every command: unknown names, bad option values, a missing file, a folder or a file in
+#: the wrong place.  Run in a folder holding ``afile`` (a file), ``adir``, ``adir.py``, ``adir.tex``
+#: (folders), ``ok.tex`` (one step) and ``binary.tex`` (not UTF-8).
+BAD_ARGUMENTS = {
+    "list": [["--bogus"], ["extra"]],
+    "show": [
+        ["nope", "sigmoid"],
+        ["bce", "nope"],
+        ["bce"],
+        ["bce", "relu"],
+        ["bce", "sigmoid", "--classes", "x"],
+        ["cross_entropy", "softmax", "--classes", "1"],
+        ["cross_entropy", "softmax", "--label-smoothing", "nan"],
+        ["bce", "sigmoid", "--class-weights"],
+    ],
+    "table": [["extra"], ["--json", "--bogus"]],
+    "match": [[], ["nope"], ["softmax"], ["relu"], [""]],
+    "shift": [["extra"]],
+    "backprop": [["--json", "extra"]],
+    "latex": [
+        ["nope", "sigmoid"],
+        ["bce", "sigmoid", "-t", "nope"],
+        ["bce", "sigmoid", "-t", "/etc/passwd"],
+        ["bce", "sigmoid", "--template-dir", "missing"],
+        ["bce", "sigmoid", "--template-dir", "afile"],
+        ["bce", "sigmoid", "-o", "adir.tex"],
+        ["bce", "sigmoid", "-o", "afile/x.tex"],
+        ["bce", "sigmoid", "--pdf", "-o", "x.tex"],
+        ["--all", "-d", "afile"],
+        ["bce", "sigmoid", "-K", "x"],
+        ["bce", "sigmoid", "--cost-symbol", "Q"],
+    ],
+    "gallery": [["-d", "afile"], ["--activation-symbol", "Z"], ["extra"]],
+    "slowdown": [
+        ["--eta", "abc"],
+        ["--eta", "nan"],
+        ["--x", "inf"],
+        ["--y", "-inf"],
+        ["--start", "nan,1"],
+        ["--start", "1"],
+        ["--start", "1e308,1e308", "--epochs", "3", "--no-plot"],  # diverges: z is inf after one epoch
+        ["--epochs", "100000000000"],
+        ["--epochs", "0"],
+        ["--cost", "nope"],
+        ["--activation", "softmax"],
+        ["-d", "afile", "--epochs", "2"],
+    ],
+    "export": [
+        ["nope", "sigmoid"],
+        ["bce", "relu"],
+        ["bce", "sigmoid", "-o", "adir.py"],
+        ["bce", "sigmoid", "-o", "afile/x.py"],
+        ["bce", "sigmoid", "--backend", "tf"],
+    ],
+    "verify": [
+        ["missing.tex"],
+        ["adir"],
+        ["binary.tex"],
+        ["ok.tex", "--timeout", "nan"],
+        ["ok.tex", "--timeout", "inf"],
+        ["ok.tex", "--timeout", "0"],
+        ["ok.tex", "--define", "nonsense"],
+        ["ok.tex", "--assume", "<"],
+        ["ok.tex", "--format", "rst"],
+        ["ok.tex", "--annotate", "adir.tex"],
+    ],
+}
+
+
+def test_every_command_has_bad_arguments_in_the_table():
+    assert set(BAD_ARGUMENTS) == set(cli.main.commands)
+
+
+@pytest.mark.parametrize(
+    "args", [[command, *bad] for command, cases in BAD_ARGUMENTS.items() for bad in cases], ids=" ".join
+)
+def test_bad_arguments_are_one_message_and_exit_2_never_a_traceback(args, tmp_path, monkeypatch):
+    (tmp_path / "afile").write_text("x\n")
+    for folder in ("adir", "adir.py", "adir.tex"):
+        (tmp_path / folder).mkdir()
+    (tmp_path / "ok.tex").write_text("\\[ a + a = 2a \\]\n")
+    (tmp_path / "binary.tex").write_bytes(b"\xff\xfe\\[ a = a \\]")
+    before = sorted(tmp_path.rglob("*"))
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli.main, args)
+    assert result.exit_code == 2, result.output
+    assert isinstance(result.exception, SystemExit)  # not an exception click caught for the runner
+    assert "Traceback" not in result.output
+    if result.stderr.startswith("error: "):  # derive's own message: one line
+        assert len(result.stderr.splitlines()) == 1, result.stderr
+    else:  # click's usage error: Usage, Try, Error
+        assert "\nError: " in result.stderr, result.stderr
+    assert result.stdout == ""  # refused before any work
+    assert sorted(tmp_path.rglob("*")) == before  # nothing written, not even half
+
+
+d_bce = pairs.derive("bce", "sigmoid")
+
+
+API_MISTAKES = [
+    # (call, the DeriveError it raises)
+    pytest.param(lambda: derive.derive("nope", "sigmoid"), errors.UnknownName, id="derive-unknown-loss"),
+    pytest.param(lambda: derive.derive("bce", "sigmod"), errors.UnknownName, id="derive-unknown-activation"),
+    pytest.param(lambda: derive.derive("bce", "relu"), errors.DomainError, id="derive-domain"),
+    pytest.param(lambda: derive.derive("cross_entropy", "softmax", classes="x"), errors.InvalidOption, id="K-text"),
+    pytest.param(lambda: derive.derive("cross_entropy", "softmax", classes=1), errors.InvalidOption, id="K-1"),
+    pytest.param(
+        lambda: derive.derive("cross_entropy", "softmax", label_smoothing="x"), errors.InvalidOption, id="eps-text"
+    ),
+    pytest.param(lambda: derive.derive("bce", "sigmoid", label_smoothing=0.1), errors.InvalidOption, id="eps-bce"),
+    pytest.param(lambda: derive.matching_loss(None), errors.InvalidOption, id="match-None"),
+    pytest.param(lambda: derive.matching_loss("nope"), errors.UnknownName, id="match-unknown"),
+    pytest.param(lambda: derive.matching_loss("softmax"), errors.InvalidOption, id="match-softmax"),
+    pytest.param(lambda: derive.matching_loss("relu"), errors.NoMatchingLoss, id="match-relu"),
+    pytest.param(lambda: derive.verify(None), errors.DeriveError, id="verify-None"),
+    pytest.param(lambda: derive.verify(b"\\[a = a\\]"), errors.DeriveError, id="verify-bytes"),
+    pytest.param(lambda: derive.verify("\\[a = a\\]", format="rst"), errors.InvalidOption, id="verify-format"),
+    pytest.param(lambda: derive.verify("\\[a = a\\]", timeout=-1), errors.DeriveError, id="verify-timeout"),
+    pytest.param(lambda: derive.verify("\\[a = a\\]", timeout=float("inf")), errors.DeriveError, id="verify-inf"),
+    pytest.param(lambda: derive.verify("\\[a = a\\]", defines="a = 1"), errors.DeriveError, id="verify-define-str"),
+    pytest.param(lambda: derive.verify("\\[a = a\\]", defines=["x"]), errors.DeriveError, id="verify-define"),
+    pytest.param(lambda: derive.to_numpy(None), errors.InvalidOption, id="to_numpy-None"),
+    pytest.param(lambda: derive.to_numpy("bce"), errors.InvalidOption, id="to_numpy-name"),
+    pytest.param(lambda: derive.to_numpy(d_bce, "tf"), errors.InvalidOption, id="to_numpy-backend"),
+    pytest.param(lambda: codegen.module_source(None), errors.InvalidOption, id="module_source-None"),
+    pytest.param(lambda: codegen.module_source(d_bce, "tf"), errors.InvalidOption, id="module_source-backend"),
+    pytest.param(lambda: derive.check_gradient("nope", "sigmoid"), errors.UnknownName, id="check-unknown"),
+    pytest.param(lambda: derive.check_gradient("bce", "sigmoid", backend="tf"), errors.InvalidOption, id="check-tf"),
+    pytest.param(lambda: derive.check_gradient("bce", "sigmoid", tolerance="x"), errors.InvalidOption, id="check-tol"),
+    pytest.param(lambda: derive.latex(d_bce, template="nope"), errors.InvalidOption, id="latex-template"),
+    pytest.param(lambda: derive.latex(d_bce, cost="Q"), errors.InvalidOption, id="latex-symbol"),
+    pytest.param(lambda: derive.parse_latex(None), errors.ParseError, id="parse-None"),
+    pytest.param(lambda: derive.parse_latex("\\frac{a}{"), errors.ParseError, id="parse-open"),
+    # wrong types: a DeriveError too, never the raw TypeError of a cache or a str method
+    pytest.param(
+        lambda: derive.derive(3, "sigmoid"),
+        errors.DeriveError,
+        id="derive-int",
+    ),
+    pytest.param(
+        lambda: derive.derive("bce", None),
+        errors.DeriveError,
+        id="derive-None",
+    ),
+    pytest.param(
+        lambda: derive.derive(["bce"], "sigmoid"),
+        errors.DeriveError,
+        id="derive-list",
+    ),
+    pytest.param(
+        lambda: derive.derive("cross_entropy", "softmax", classes=3, class_weights=[1, 2]),
+        errors.DeriveError,
+        id="derive-weights-list",
+    ),
+    pytest.param(
+        lambda: derive.check_gradient(1, 2),
+        errors.DeriveError,
+        id="check-int",
+    ),
+    pytest.param(
+        lambda: derive.latex(None),
+        errors.DeriveError,
+        id="latex-None",
+    ),
+    pytest.param(
+        lambda: derive.verify("\\[a = a\\]", defines=3),
+        errors.DeriveError,
+        id="verify-defines-int",
+    ),
+    pytest.param(
+        lambda: derive.verify("\\[a = a\\]", assumptions=3),
+        errors.DeriveError,
+        id="verify-assumptions-int",
+    ),
+    pytest.param(
+        lambda: derive.verify("\\[a = a\\]", timeout="5"),
+        errors.DeriveError,
+        id="verify-timeout-text",
+    ),
+]
+
+
+@pytest.mark.parametrize(("call", "error"), API_MISTAKES)
+def test_public_api_mistakes_are_derive_errors(call, error):
+    """Never a raw AttributeError, KeyError or TypeError: a DeriveError that says what is wrong."""
+    with pytest.raises(error) as raised:
+        call()
+    assert str(raised.value)
+
+
+# ---- annotated output: the user's document as written, derive's own notes escaped, pdflatex paranoid ----
+
+#: A derivation whose prose and steps try to read /etc/passwd and run a command (SENTINEL: a path to create).
+HOSTILE_DOCUMENT = r"""\documentclass{article}
+\begin{document}
+Prose that reads a file: \input{/etc/passwd}
+and runs a command: \immediate\write18{touch SENTINEL}
+\begin{align}
+a + a &= 2a \\
+&= 2a + 0\immediate\write18{touch SENTINEL}
+\end{align}
+\end{document}
+"""
+
+#: The same attempts, written so that the document compiles only if pdflatex refuses them.
+PROBING_DOCUMENT = r"""\documentclass{article}
+\begin{document}
+\newread\secret
+\openin\secret=/etc/passwd
+\ifeof\secret\else\errmessage{pdflatex read /etc/passwd}\fi
+\ifnum\pdfshellescape=0 \else\errmessage{pdflatex may run shell commands}\fi
+\immediate\write18{touch SENTINEL}
+\begin{align}
+a + a &= 2a \\
+&= 3a
+\end{align}
+\end{document}
+"""
+
+
+def test_annotate_cannot_read_etc_passwd_or_run_a_command(tmp_path):
+    sentinel = tmp_path / "pwned"
+    source = tmp_path / "notes.tex"
+    source.write_text(HOSTILE_DOCUMENT.replace("SENTINEL", str(sentinel)), encoding="utf-8")
+    out = tmp_path / "checked.tex"
+    result = CliRunner().invoke(cli.main, ["verify", str(source), "--annotate", str(out)])
+    assert result.exit_code == 2, result.output
+    assert "LaTeX Error: File `/etc/passwd.tex' not found." in result.stderr  # refused, not read and typeset
+    assert not sentinel.exists() and not out.with_suffix(".pdf").exists()
+    annotated = out.read_text(encoding="utf-8")
+    assert annotated.count("\\input{/etc/passwd}") == 1  # the user's own text, as written
+    assert annotated.count("\\write18") == 2  # the user's two; derive's notes quote them escaped
+    assert "\\marginpar" in annotated and "\\textbackslash{}" in annotated
+
+
+def test_annotate_compiles_with_pdflatex_refusing_files_and_commands(tmp_path):
+    sentinel = tmp_path / "pwned"
+    source = tmp_path / "notes.tex"
+    source.write_text(PROBING_DOCUMENT.replace("SENTINEL", str(sentinel)), encoding="utf-8")
+    out = tmp_path / "checked.tex"
+    result = CliRunner().invoke(cli.main, ["verify", str(source), "--annotate", str(out)])
+    assert result.exit_code == 1, result.output  # one step not equal; the PDF is written
+    assert result.stderr == f"wrote {out} and {out.with_suffix('.pdf')}\n"
+    assert out.with_suffix(".pdf").read_bytes().startswith(b"%PDF")
+    assert not sentinel.exists()
+
+
+@pytest.mark.parametrize(
+    ("body", "refused"),
+    [
+        (r"\input{/etc/passwd}", "File `/etc/passwd.tex' not found"),
+        (r"\input{../../../../../../../../etc/passwd}", "etc/passwd.tex' not found"),
+        (r"\newread\f \openin\f=/etc/passwd \ifeof\f ok\else\errmessage{read}\fi", None),
+        (r"\ifnum\pdfshellescape=0 ok\else\errmessage{shell escape \the\pdfshellescape}\fi", None),
+        (r"\immediate\write18{touch SENTINEL}ok", None),
+        (r"\newwrite\w \immediate\openout\w=SENTINEL \immediate\write\w{x}\immediate\closeout\w", "can't write"),
+    ],
+    ids=["input-absolute", "input-parent", "openin", "shell-escape", "write18", "openout"],
+)
+def test_pdflatex_runs_paranoid(body, refused, tmp_path):
+    """compile.pdf: shell escape off, openin_any and openout_any "p" (no absolute paths, no parent folders)."""
+    sentinel = tmp_path / "pwned"
+    source = "\\documentclass{article}\n\\begin{document}\n" + body.replace("SENTINEL", str(sentinel))
+    target = tmp_path / "probe.pdf"
+    if refused is None:
+        compile.pdf(source + "\n\\end{document}\n", target)
+        assert target.read_bytes().startswith(b"%PDF")
+    else:
+        with pytest.raises(errors.LatexError, match=re.escape(refused)):
+            compile.pdf(source + "\n\\end{document}\n", target)
+    assert not sentinel.exists() and not sentinel.with_suffix(".tex").exists()
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "escaped"),
+    [
+        ("message", "unknown command \\input{/etc/passwd}", "unknown command \\textbackslash{}input\\{/etc/passwd\\}"),
+        ("hint", "\\immediate\\write18{touch x}", "\\textbackslash{}immediate\\textbackslash{}write18\\{touch x\\}"),
+        ("point", "\\input{/etc/passwd}", "$\\text{\\textbackslash{}input\\{/etc/passwd\\}} = 0.5$"),
+        ("point", "w_{1,2}", "$w_{1,2} = 0.5$"),
+        ("point", "delta_j", "$\\delta_{j} = 0.5$"),
+    ],
+)
+def test_annotate_escapes_what_its_notes_quote(field, value, escaped):
+    """A note quotes the message, the hint and the counterexample's names: as text, never as commands."""
+    text = "\\begin{align}\na &= b\n\\end{align}\n"
+    step = report_module.StepResult("a", "b", "not_equal", 2, message="the sides differ")
+    if field == "point":
+        step.counterexample = {"point": {value: 0.5}, "lhs": 1.0, "rhs": 2.0}
+    else:
+        setattr(step, field, value)
+    report = report_module.Report(chains=[report_module.Chain([step])])
+    annotated = annotate.annotate(text, report)
+    note = annotated[annotated.index("\\marginpar") :]
+    assert escaped in note, note
+    assert "\\input{" not in note and "\\write18" not in note

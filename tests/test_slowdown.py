@@ -113,6 +113,8 @@ def test_cli_bad_input(args, message):
 def test_invalid_option_error_type():
     with pytest.raises(errors.InvalidOption):
         slowdown.parse_start("1;2")
+
+
 def test_softmax_is_refused_by_the_api_with_the_reason():
     with pytest.raises(errors.InvalidOption, match="slowdown trains one neuron"):
         slowdown.train("quadratic", "softmax", (0.6, 0.9))

@@ -34,13 +34,15 @@ LOSSES: dict[str, type[Loss]] = {
 ALIASES: dict[str, str] = {alias: cls.name for cls in LOSSES.values() for alias in cls.aliases}
 
 
-def _normalise(name: str) -> str:
+def _normalise(name: str, kind: str) -> str:
+    if not isinstance(name, str):
+        raise errors.InvalidOption(f"a {kind} is named by a string (see `derive list`), not {name!r}")
     return name.strip().lower().replace("-", "_")
 
 
 def activation(name: str) -> type[Activation]:
     """The activation called ``name``; :class:`~derive.errors.UnknownName` if none."""
-    key = _normalise(name)
+    key = _normalise(name, "activation")
     if key not in ACTIVATIONS:
         raise errors.UnknownName("activation", name, ACTIVATIONS)
     return ACTIVATIONS[key]
@@ -48,7 +50,7 @@ def activation(name: str) -> type[Activation]:
 
 def loss(name: str) -> type[Loss]:
     """The loss called ``name`` or one of its aliases (``mse`` is ``quadratic``)."""
-    key = _normalise(name)
+    key = _normalise(name, "loss")
     key = ALIASES.get(key, key)
     if key not in LOSSES:
         raise errors.UnknownName("loss", name, [*LOSSES, *ALIASES])

@@ -73,8 +73,8 @@ def list_command(as_json: bool) -> None:
 
 
 @click.command()
-@click.argument("loss")
-@click.argument("activation")
+@click.argument("loss", shell_complete=options.complete_loss)
+@click.argument("activation", shell_complete=options.complete_activation)
 @options.json_option()
 @click.option(
     "--classes",
@@ -226,7 +226,7 @@ def _yes_no(flag: bool) -> str:
 
 
 @click.command()
-@click.argument("activation")
+@click.argument("activation", shell_complete=options.complete_activation)
 @options.json_option()
 def match(activation: str, as_json: bool) -> None:
     """Find the loss whose error is exactly a - y for ACTIVATION (its matching loss).

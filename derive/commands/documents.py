@@ -20,8 +20,8 @@ from derive.render import latex as render_latex
 
 
 @click.command()
-@click.argument("loss", required=False)
-@click.argument("activation", required=False)
+@click.argument("loss", required=False, shell_complete=options.complete_loss)
+@click.argument("activation", required=False, shell_complete=options.complete_activation)
 @click.option("--all", "all_pairs", is_flag=True, help="Every valid catalog pair, one file each, into -d DIR.")
 @options.output_file("*.tex; *.md for --template markdown")
 @options.directory(None, "With --all: the folder that gets one file per pair.")
@@ -77,6 +77,7 @@ def latex(
             raise errors.InvalidOption("--all writes one file per pair: use -d/--directory DIR, not -o (one file)")
         if loss or activation or directory is None:
             raise errors.InvalidOption("--all takes no LOSS ACTIVATION and needs -d DIR")
+        options.check_writable(directory, folder=True)
         _latex_all(directory, template, template_dir, style, make_pdf)
         return
     if directory is not None:
@@ -143,6 +144,7 @@ def gallery_command(directory: Path, style: render_latex.Notation) -> None:
     \b
         derive gallery -d outputs/
     """
+    options.check_writable(directory, folder=True)
     work = gallery.tasks(directory, style)
     with click.progressbar(work, label="derive gallery", file=sys.stderr, item_show_func=lambda t: t and t[0]) as bar:
         for _label, action in bar:

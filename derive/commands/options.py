@@ -16,13 +16,15 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import click
+from click import shell_completion
 
-from derive import errors, files
+from derive import catalog, errors, files
 from derive.commands import lifecycle
 from derive.render import latex as render_latex
 
@@ -61,6 +63,44 @@ class Group(click.Group):
         except errors.DeriveError as exc:
             click.echo(f"error: {exc}", err=True)
             ctx.exit(EXIT_USER_ERROR)
+
+
+class FiniteFloat(click.types.FloatParamType):
+    """A float that is a number: ``nan`` and ``inf`` are refused while the command line is read.
+
+    They would pass ``float()`` and fail later, deep in the work, as a traceback.
+    """
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
+
+
+class FiniteFloatRange(click.FloatRange):
+    """A :class:`click.FloatRange` that also refuses ``nan`` (which compares false with both bounds)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
+
+
+def _completion(names: Callable[[], Sequence[str]]) -> Callable[..., list[shell_completion.CompletionItem]]:
+    """A ``shell_complete`` callback offering ``names()`` that start with what was typed."""
+
+    def complete(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[shell_completion.CompletionItem]:
+        return [shell_completion.CompletionItem(name) for name in names() if name.startswith(incomplete.lower())]
+
+    return complete
+
+
+#: Shell completion (README "Shell completion") of a LOSS argument: the catalog's losses and their aliases.
+complete_loss = _completion(lambda: sorted([*catalog.LOSSES, *catalog.ALIASES]))
+#: Shell completion of an ACTIVATION argument: the catalog's activations.
+complete_activation = _completion(lambda: sorted(catalog.ACTIVATIONS))
 
 
 def echo_json(data: object) -> None:
@@ -127,6 +167,7 @@ def check_file(path: Path | None, suffixes: Sequence[str], writer: str) -> None:
     (``-o outputs/``) would otherwise become a stray file.
     """
     if path is None or path.suffix.lower() in suffixes:
+        check_writable(path)
         return
     hint = ""
     for field, allowed in render_latex.CHOICES.items():
@@ -136,6 +177,25 @@ def check_file(path: Path | None, suffixes: Sequence[str], writer: str) -> None:
     raise errors.InvalidOption(
         f"-o/--output is one file, and {writer} writes {'/'.join(suffixes)}: name it {names}, not {str(path)!r}{hint}"
     )
+
+
+def check_writable(path: Path | None, folder: bool = False) -> None:
+    """errors.Unwritable, before any work, for a ``path`` that can never be written.
+
+    That is a file (``folder``: a folder) whose place holds a folder, or one under a file
+    (``-o notes.txt/x.tex``).  Folders that do not exist yet are fine: they are made.
+    """
+    if path is None:
+        return
+    if not folder and path.is_dir():
+        raise errors.Unwritable(f"cannot write {path}: it is a folder")
+    start = path if folder else path.parent
+    for above in (start, *start.parents):
+        if above.exists():
+            if not above.is_dir():
+                what = f"into {path}" if folder else str(path)
+                raise errors.Unwritable(f"cannot write {what}: {above} is a file, not a folder")
+            return
 
 
 def write_or_echo(source: str, output: Path | None) -> None:

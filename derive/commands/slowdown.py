@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from pathlib import Path
 
 import click
 from click.core import ParameterSource
 
-from derive import catalog
+from derive import catalog, errors
 from derive import slowdown as experiment
 from derive.commands import options
 
@@ -17,6 +18,8 @@ COSTS = tuple(
     name for name, cls in catalog.LOSSES.items() if cls.scalar for name in (name, *cls.aliases)
 )  # fmt: skip
 ACTIVATIONS = tuple(name for name, cls in catalog.ACTIVATIONS.items() if not cls.vector)
+#: The most epochs one run may train: a and C are kept for every epoch (8 bytes each, per run).
+MAX_EPOCHS = 1_000_000
 
 
 @click.command("slowdown")
@@ -45,10 +48,16 @@ ACTIVATIONS = tuple(name for name, cls in catalog.ACTIVATIONS.items() if not cls
     show_default=True,
     help="Any catalog activation with one output.",
 )
-@click.option("--eta", type=float, default=0.15, show_default=True, help="Learning rate.")
-@click.option("--epochs", type=int, default=300, show_default=True, help="Number of epochs.")
-@click.option("--x", "x_value", type=float, default=1.0, show_default=True, help="The input x.")
-@click.option("--y", "y_value", type=float, default=0.0, show_default=True, help="The target y.")
+@click.option("--eta", type=options.FiniteFloat(), default=0.15, show_default=True, help="Learning rate.")
+@click.option(
+    "--epochs",
+    type=click.IntRange(max=MAX_EPOCHS),
+    default=300,
+    show_default=True,
+    help=f"Number of epochs (at most {MAX_EPOCHS}).",
+)
+@click.option("--x", "x_value", type=options.FiniteFloat(), default=1.0, show_default=True, help="The input x.")
+@click.option("--y", "y_value", type=options.FiniteFloat(), default=0.0, show_default=True, help="The target y.")
 @options.directory(
     Path("outputs"),
     f"The folder of the figure: writes DIR/{experiment.FIGURE}.png and .pdf (with --json only when -d is given).",
@@ -81,10 +90,17 @@ def slowdown(
     \b
         derive slowdown --start 2,2 --epochs 300 -d outputs/
     """
-    parsed = [experiment.parse_start(text) for text in starts]
-    runs = experiment.experiment(costs, parsed, activation, x=x_value, y=y_value, eta=eta, epochs=epochs)
+    parsed = [_start(text) for text in starts]
     chosen = click.get_current_context().get_parameter_source("directory") is not ParameterSource.DEFAULT
     plot = not no_plot and (chosen or not as_json)  # --json is for scripts: no files they did not ask for
+    if plot:
+        options.check_writable(directory, folder=True)
+    try:
+        runs = experiment.experiment(costs, parsed, activation, x=x_value, y=y_value, eta=eta, epochs=epochs)
+    except ValueError as exc:  # the exported gradient refuses a z that is no longer finite
+        if isinstance(exc, errors.DeriveError) or "must be finite" not in str(exc):
+            raise
+        raise errors.InvalidOption(f"gradient descent diverged ({exc}): try a smaller --eta, --x or --start") from None
     written = experiment.plot(runs, directory, x_value, y_value, eta) if plot else []
     if as_json:
         options.echo_json([run.summary() for run in runs])
@@ -92,3 +108,11 @@ def slowdown(
         click.echo(experiment.table(runs))
     for path in written:
         click.echo(f"wrote {path}", err=True)
+
+
+def _start(text: str) -> tuple[float, float]:
+    """``--start W,B`` as two finite numbers."""
+    start = experiment.parse_start(text)
+    if not all(math.isfinite(value) for value in start):
+        raise errors.InvalidOption(f"a start is W,B (two finite numbers), not {text!r}")
+    return start

@@ -96,6 +96,9 @@ def _matching_loss(activation: str) -> steps.Synthesis:
     return steps.Synthesis(act.name, loss, tuple(trace), closed is not None, matches, offset, note)
 
 
+matching_loss.cache_clear = _matching_loss.cache_clear  # type: ignore[attr-defined]
+
+
 def _require_positive(g: sp.Expr, act) -> None:
     """No matching loss unless g > 0 inside the range (f strictly increasing)."""
     rng = act.output_range

@@ -23,7 +23,6 @@ from derive.engine.notation import C, C_batch, Partial, Product, SampleSum, a, b
 MAX_CLASSES = 20  # explicit K = 20 takes about two minutes; the symbolic-K derivation covers every K
 
 
-@functools.cache
 def derive(
     loss: str,
     activation: str,
@@ -48,8 +47,30 @@ def derive(
     the catalog, :class:`~derive.errors.DomainError` when the activation's
     outputs are not all in the loss's domain (bce ∘ relu: a = 0 is possible,
     ln 0 is not), :class:`~derive.errors.InvalidOption` for an option that does
-    not apply.
+    not apply, or a value of the wrong type.  Results are cached (``derive.cache_clear()``).
     """
+    for kind, name in (("loss", loss), ("activation", activation)):
+        if not isinstance(name, str):
+            raise errors.InvalidOption(f"a {kind} is named by a string (see `derive list`), not {name!r}")
+    if not isinstance(class_weights, bool):
+        raise errors.InvalidOption(f"class_weights is True (a weight ω_k per class) or False, not {class_weights!r}")
+    if label_smoothing is not None and not isinstance(label_smoothing, (bool, str, int, float)):
+        raise errors.InvalidOption(
+            f"label_smoothing is True (a symbolic ε) or a number in [0, 1), not {type(label_smoothing).__name__}"
+        )
+    if classes is not None and not isinstance(classes, int):
+        raise errors.InvalidOption(f"the number of classes is a whole number, not {type(classes).__name__}")
+    return _derive(loss, activation, classes, label_smoothing, class_weights)
+
+
+@functools.cache
+def _derive(
+    loss: str,
+    activation: str,
+    classes: int | None,
+    label_smoothing: bool | str | float | None,
+    class_weights: bool,
+) -> steps.Derivation:
     loss_cls = catalog.loss(loss)
     act = catalog.activation(activation)
     catalog.check_domain(loss_cls, act)
@@ -97,6 +118,9 @@ def _scalar(loss_cls: type[catalog.Loss], act: type[catalog.Activation]) -> step
         conditions=_conditions(loss_cls, act),
         analysis=analysis.analyse(delta_value, act),
     )
+
+
+derive.cache_clear = _derive.cache_clear  # type: ignore[attr-defined]
 
 
 def _check_options(loss_cls, act, classes, label_smoothing, class_weights) -> None:

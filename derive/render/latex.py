@@ -370,5 +370,7 @@ def derivation_document(
 
 def latex(d: steps.Derivation, template: str = "fragment", **symbols: str) -> str:
     """``Derivation.latex``: the derivation through a template in the chosen notation."""
+    if not isinstance(d, steps.Derivation):
+        raise errors.InvalidOption(f"latex renders a Derivation (derive.derive(loss, activation)), not {d!r}")
     style = Notation(**symbols)
     return render(derivation_document(d, style), template, style)

@@ -21,6 +21,9 @@ COLORS = {
     "parse_error": "red!80!black",
 }
 MARKS = {"equal": r"\checkmark", "not_equal": r"\times", "undecided": "?", "parse_error": "!"}
+#: The names of variables that are written as math (a letter, then letters and digits); the rest is escaped text.
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]*")
+_INDEX = re.compile(r"[A-Za-z0-9]+(?:,[A-Za-z0-9]+)*")
 PACKAGES = r"\usepackage{amsmath,amssymb}\usepackage[dvipsnames]{xcolor}"
 WRAPPER = (
     "\\documentclass[11pt]{article}\n\\usepackage[T1]{fontenc}\n" + PACKAGES + "\n"
@@ -30,8 +33,12 @@ WRAPPER = (
 
 
 def _note(step: verify.StepResult) -> str:
-    """The margin note of a wrong step: where it fails, and both sides' values."""
-    parts = [f"line {step.line}: "]
+    """The margin note of a wrong step: where it fails, and both sides' values.
+
+    Everything in it that comes from the user's text (the message, which may quote the step; the hint;
+    the names of the counterexample's variables) is escaped: a note never runs a command of its own.
+    """
+    parts = [f"line {latex.text(str(step.line))}: "]
     if step.counterexample:
         point = ", ".join(f"${_math_name(k)} = {_value(v)}$" for k, v in step.counterexample["point"].items())
         parts.append(
@@ -45,9 +52,13 @@ def _note(step: verify.StepResult) -> str:
 
 
 def _math_name(name: str) -> str:
+    """A variable's name as math: ``w_{1,2}`` as is, ``delta_j`` as ``\\delta_{j}``; anything else as escaped text."""
     base, _, index = name.partition("_")
+    index = index.removeprefix("{").removesuffix("}")
+    if not _NAME.fullmatch(base) or (index and not _INDEX.fullmatch(index)):
+        return rf"\text{{{latex.text(name)}}}"
     base = "\\" + base if base in ("delta", "sigma", "theta", "epsilon", "lambda", "alpha", "beta") else base
-    return f"{base}_{{{index.strip('{}')}}}" if index else base
+    return f"{base}_{{{index}}}" if index else base
 
 
 def _value(number: float | int) -> str:

@@ -401,6 +401,20 @@ def test_export_jax_check_without_jax_says_so_and_writes_nothing(monkeypatch, tm
         gradcheck.check_gradient("bce", "sigmoid", backend="jax")
 
 
+def test_export_jax_check_runs_the_jax_module(monkeypatch):
+    """Issue 13: `derive export --backend jax --check` checked the NumPy code, never the JAX module it wrote."""
+    pytest.importorskip("jax")
+    backends = []
+    real = codegen.functions
+    monkeypatch.setattr(codegen, "functions", lambda d, backend="numpy": backends.append(backend) or real(d, backend))
+    result = CliRunner().invoke(cli.main, ["export", "bce", "sigmoid", "--backend", "jax", "--check"])
+    assert result.exit_code == 0, result.output
+    assert backends == ["jax"]
+    result = CliRunner().invoke(cli.main, ["export", "bce", "sigmoid", "--check"])
+    assert result.exit_code == 0, result.output
+    assert backends == ["jax", "numpy"]
+
+
 def test_export_jax_check_names_the_module_checked():
     pytest.importorskip("jax")
     result = CliRunner().invoke(cli.main, ["export", "bce", "sigmoid", "--backend", "jax", "--check"])
