@@ -90,14 +90,27 @@ class Sample:
 
 
 def check(
-    lhs: sp.Expr, rhs: sp.Expr, context: Context, conditions: list, budget: float = 5.0, seed: str = ""
+    lhs: sp.Expr,
+    rhs: sp.Expr,
+    context: Context,
+    conditions: list,
+    budget: float = 5.0,
+    seed: str = "",
+    per_component: bool = False,
 ) -> Outcome:
-    """The verdict on ``lhs = rhs`` given the definitions and assumptions of ``context``."""
+    """The verdict on ``lhs = rhs`` given the definitions and assumptions of ``context``.
+
+    ``per_component``: a step that differentiates by a whole vector may be read per component (the
+    caller says so when its text has no transpose: without one, a product of vectors is elementwise).
+    """
     start = time.monotonic()
     rng = random.Random(int(hashlib.sha256(f"{seed}|{lhs}|{rhs}".encode()).hexdigest()[:12], 16))
     lhs, rhs, context = _explicit(lhs, rhs, context)
     lhs, rhs, context = _indices_apart(lhs, rhs, context)
     lhs, rhs = _bare_calls(lhs, rhs, context)
+    context = _component_definitions(context)
+    if per_component:
+        lhs, rhs = _per_component(lhs, rhs, context)
     summed = _implicit_sum(lhs, rhs)
     if summed is not None:
         return Outcome(
@@ -208,6 +221,122 @@ def _bare_calls(lhs: sp.Expr, rhs: sp.Expr, context: Context) -> tuple[sp.Expr, 
         if all(isinstance(a, sp.Indexed) and all(ix in used for ix in a.indices) for a in args):
             bare[name] = targets[0]
     return (lhs.xreplace(bare), rhs.xreplace(bare)) if bare else (lhs, rhs)
+
+
+def _per_component(lhs: sp.Expr, rhs: sp.Expr, context: Context) -> tuple[sp.Expr, sp.Expr]:
+    """A step about whole vectors read per component: ``\\frac{\\partial L}{\\partial o} = p - y`` as
+    ``\\frac{\\partial L}{\\partial o_k} = p_k - y_k``, ``\\nabla_a C = a^L - y`` as ∂C/∂a^L_k = a^L_k - y_k.
+
+    Only when the step differentiates by a vector (a name the document also writes with one index more),
+    and every vector in it is one: a name written with two indices more (a matrix ``w^l`` of ``w^l_{jk}``)
+    leaves the step as it is (undecided), and so does a vector no definition uses (a one-hot y described
+    in prose: its components are not known).  A name a definition makes a scalar (``a = \\sigma(z)``)
+    stays one.
+    """
+    sides = (lhs, rhs)
+    known = [*sides, *[d.target for d in context.definitions], *[d.value for d in context.definitions]]
+    shapes: dict = {}
+    for expr in known:
+        for node in expr.atoms(sp.Indexed):
+            shapes.setdefault(node.base.label, set()).add(tuple(node.indices))
+    written = [e for d in context.definitions for e in (d.target, d.value)]
+    # a name a definition uses whole (s = σ(z) beside a_j = e^{z_j}/Σ_k e^{z_k}) is a scalar there: no guess
+    scalars = {s for e in written for s in _bare_symbols(e)}
+    defined = {node.base.label for e in written for node in e.atoms(sp.Indexed)}
+
+    def lead(name: sp.Basic) -> tuple | None:
+        """The indices a bare ``name`` already has (() for a symbol, (L,) for a^L), or None for no name."""
+        if isinstance(name, sp.Indexed):
+            return tuple(name.indices)
+        if isinstance(name, sp.Symbol) and name in shapes and name not in scalars:
+            written = {t[:-1] for side in sides for node in side.atoms(sp.Indexed) if node.base.label == name
+                       for t in [tuple(node.indices) + (None,)]}  # fmt: skip
+            longest = max(len(t) for t in shapes[name])
+            return written.pop() if longest > 1 and len(written) == 1 else ()
+        return None
+
+    def extra(name: sp.Basic, at: tuple) -> int:
+        label = name if isinstance(name, sp.Symbol) else name.base.label
+        return max((len(t) - len(at) for t in shapes.get(label, ()) if _compatible(t[: len(at)], at)), default=0)
+
+    variables = [v for d in lhs.atoms(sp.Derivative) | rhs.atoms(sp.Derivative) for v in d.variables]
+    if not any(lead(v) is not None and extra(v, lead(v)) == 1 for v in variables):
+        return lhs, rhs
+    used = {s.name for expr in known for s in expr.free_symbols}
+    k = sp.Symbol(next(name for name in ("k", "m", "r", "s", "t", "u", "v") if name not in used))
+    names = {node for side in sides for node in side.atoms(sp.Symbol, sp.Indexed)}
+    component = {}
+    for name in names:
+        at = lead(name)
+        if at is None or (isinstance(name, sp.Symbol) and any(name in node.indices for node in names - {name}
+                                                              if isinstance(node, sp.Indexed))):  # fmt: skip
+            continue  # an index (L, j), or no name of a vector
+        more = extra(name, at)
+        if more > 1:
+            return lhs, rhs  # a matrix: no per-component reading
+        if more == 1:
+            label = name if isinstance(name, sp.Symbol) else name.base.label
+            if label not in defined:
+                return lhs, rhs  # a vector no definition uses (a one-hot y told in prose): its components are open
+            component[name] = sp.IndexedBase(label)[(*at, k)]
+    indices = {i for node in names if isinstance(node, sp.Indexed) for i in node.free_symbols - {node.base.label}}
+    open_names = {n for n in names if isinstance(n, sp.Symbol)} - set(component) - indices - scalars
+    if any(context.lookup(n) is None for n in open_names):
+        return lhs, rhs  # a name of unknown shape (y of a one-hot label told in prose): per component is a guess
+    return _renamed(lhs, component), _renamed(rhs, component)
+
+
+def _compatible(written: tuple, at: tuple) -> bool:
+    """Whether indices ``written`` (z^{l+1}_j's l+1) can be the indices ``at`` (z^l's l): only two different
+    integers cannot."""
+    return len(written) == len(at) and all(
+        a == b or not (sp.sympify(a).is_Integer and sp.sympify(b).is_Integer) for a, b in zip(written, at, strict=True)
+    )
+
+
+def _component_definitions(context: Context) -> Context:
+    """A definition of a whole vector by a gradient also defines each component.
+
+    ``\\delta^l = \\frac{\\partial C}{\\partial z^l}`` where the definitions write ``z^{l+1}_j`` (z^l is a vector)
+    and C is a scalar defines ``\\delta^l_k = \\frac{\\partial C}{\\partial z^l_k}`` too, unless a component
+    definition of δ is already there.
+    """
+    written = [e for d in context.definitions for e in (d.target, d.value)]
+    longest: dict = {}
+    for expr in written:
+        for node in expr.atoms(sp.Indexed):
+            longest[node.base.label] = max(longest.get(node.base.label, 0), len(node.indices))
+    added = []
+    for d in context.definitions:
+        value, target = d.value, d.target
+        if not isinstance(value, sp.Derivative) or len(value.variables) != 1 or value.derivative_count != 1:
+            continue
+        variable, cost = value.variables[0], value.expr
+        if not isinstance(cost, sp.Symbol) or cost in longest or not isinstance(variable, (sp.Symbol, sp.Indexed)):
+            continue  # the derivative of a scalar only: of a vector it is a Jacobian
+        lead = tuple(variable.indices) if isinstance(variable, sp.Indexed) else ()
+        label = variable.base.label if isinstance(variable, sp.Indexed) else variable
+        if longest.get(label, 0) != len(lead) + 1 or not isinstance(target, (sp.Symbol, sp.Indexed)):
+            continue  # the variable is no vector
+        head = tuple(target.indices) if isinstance(target, sp.Indexed) else ()
+        name = target.base.label if isinstance(target, sp.Indexed) else target
+        if longest.get(name, 0) > len(head):
+            continue  # the components are defined (or used) already
+        k = sp.Symbol(next(n for n in ("k", "m", "r", "s", "t") if n not in {s.name for s in value.free_symbols}))
+        component = sp.Derivative(cost, sp.IndexedBase(label)[(*lead, k)])
+        added.append(context_.Definition(sp.IndexedBase(name)[(*head, k)], component))
+    return Context([*context.definitions, *added], list(context.assumptions)) if added else context
+
+
+def _bare_symbols(expr: sp.Basic) -> set:
+    """The symbols of ``expr`` used as values: not the labels or the indices of its indexed names."""
+    if isinstance(expr, sp.Symbol):
+        return {expr}
+    if isinstance(expr, (sp.Indexed, sp.IndexedBase)):
+        return set()
+    if isinstance(expr, sp.Derivative):  # ∇_a C: by which a is the question, not a use of a
+        return _bare_symbols(expr.expr)
+    return {s for arg in expr.args for s in _bare_symbols(arg)}
 
 
 def _implicit_sum(lhs: sp.Expr, rhs: sp.Expr) -> sp.Symbol | None:
@@ -350,6 +479,8 @@ def _disagreement(
     witness = failing[0].instance
     opaque = witness.resolver.opaque
     involved = (witness.left.free_symbols | witness.right.free_symbols) & set(opaque)
+    if involved and not (sp.expand(witness.left - witness.right).free_symbols & involved):
+        involved = set()  # the sides differ by what no opaque quantity is in: whatever they are, not equal
     if involved:  # undecided whatever a proof would say: no proof is tried
         names = ", ".join(sorted(_pretty_opaque(opaque[s]) for s in involved))
         return Outcome(

@@ -19,6 +19,7 @@ under a time budget, so a file never hangs.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +37,7 @@ VERDICTS = report_module.VERDICTS
 MARKS = report_module.MARKS
 DEFAULT_TIMEOUT = 5.0
 _ASSUMPTION_NOTE = re.compile(r"assum|given|suppose", re.IGNORECASE)
+_TRANSPOSE = re.compile(r"\^\s*\{?\s*(?:T\b|\\top|\\intercal|\\mathsf\s*\{\s*T|\\mathrm\s*\{\s*T)")
 _JUSTIFICATION = re.compile(r"^\s*\\(?:because|since)(?![a-zA-Z])")
 StepResult = report_module.StepResult
 Chain = report_module.Chain
@@ -96,8 +98,7 @@ def verify(
     """
     if not isinstance(text, str):
         raise errors.DirectiveError(f"verify reads LaTeX text, got {type(text).__name__}")
-    if not timeout or timeout <= 0:
-        raise errors.DirectiveError(f"the time budget must be positive, got {timeout}")
+    _check_arguments(defines, assumptions, timeout)
     doc = document.read(text, format)
     report = Report(format=doc.format, displays=len(doc.displays))
     context = stepcheck.Context()
@@ -109,6 +110,18 @@ def verify(
     _decide(chains, context, report, timeout, refused)
     report.skipped = _skipped(doc) + report.skipped  # the displays, then the rows that are no step
     return report
+
+
+def _check_arguments(defines: object, assumptions: object, timeout: object) -> None:
+    """``defines`` and ``assumptions`` as lists of strings, ``timeout`` a positive number of seconds."""
+    for what, given in (("defines", defines), ("assumptions", assumptions)):
+        if isinstance(given, str) or not isinstance(given, (list, tuple)):
+            raise errors.DirectiveError(f"{what} is a list of LaTeX strings such as ['a = \\sigma(z)'], not {given!r}")
+        for item in given:
+            if not isinstance(item, str):
+                raise errors.DirectiveError(f"each of {what} is a LaTeX string, not {item!r}")
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < math.inf:
+        raise errors.DirectiveError(f"the time budget must be a positive number of seconds, got {timeout!r}")
 
 
 def verify_file(
@@ -345,7 +358,8 @@ def _refuse(result: StepResult, item: _Pending, refused: list) -> None:
 
 def _check(result: StepResult, item: _Pending, context: stepcheck.Context, timeout: float) -> bool:
     """The worker's verdict into ``result``; False when the worker was replaced (a timeout)."""
-    args = (item.lhs, item.rhs, context, item.conditions, timeout, f"{item.line}")
+    per_component = not _TRANSPOSE.search(" ".join(item.sources))  # a^T b is no per-component product
+    args = (item.lhs, item.rhs, context, item.conditions, timeout, f"{item.line}", per_component)
     try:
         outcome = worker.run(stepcheck.check, args, timeout)
     except errors.Timeout:

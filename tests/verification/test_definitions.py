@@ -283,7 +283,32 @@ DOCUMENTS = {
 \[ \nabla_a C = 2(a^L - y) \]
 \[ \frac{\partial C}{\partial a} = 0 \]
 \[ \frac{\partial C}{\partial a^L_k} = 2(a^L_k - y_k) \]""",
-        ["undecided", "undecided", "equal"],
+        ["equal", "undecided", "equal"],  # the gradient is read per component; ∂C/∂a (which layer?) is not
+    ),
+    "a gradient is read per component when every vector in it is one the definitions use": (
+        r"""% define: C = \frac{1}{2}\sum_{i=1}^n (a^L_i - y_i)^2
+\[ \nabla_a C = a^L - y \]
+\[ \frac{\partial C}{\partial a^L} = 2(a^L - y) \]
+\[ \nabla_a C = (a^L)^T - y \]
+\[ \frac{\partial C}{\partial a^L} = a^L - y + b \]""",
+        ["equal", "not_equal", "undecided", "undecided"],  # a transpose, an unknown b: no per-component reading
+    ),
+    "a vector defined by a gradient defines its components": (
+        r"""% define: z^{l+1}_j = \sum_k w^l_{jk} a^l_k + b^l_j
+% define: a^l_j = \sigma(z^l_j)
+% define: \delta^l = \frac{\partial C}{\partial z^l}
+\[ \frac{\partial C}{\partial z^{l+1}_j} = \delta^{l+1}_j \]
+\[ \frac{\partial C}{\partial b^l} = \delta^{l+1} \]
+\[ \frac{\partial C}{\partial b^l} = \delta^{l+1} + 1 \]
+\[ \frac{\partial C}{\partial w^l} = \delta^{l+1} (a^l)^T \]""",
+        ["equal", "equal", "not_equal", "undecided"],  # the last: a matrix and a transpose
+    ),
+    "a one-hot y told in prose leaves a gradient undecided": (
+        r"""% define: p_j = \frac{e^{o_j}}{\sum_i e^{o_i}}
+% define: L = -\log(p_k)
+\[ \frac{\partial L}{\partial o} = p - y \]
+\[ \frac{\partial L}{\partial o_j} = p_j \quad (j \neq k) \]""",
+        ["undecided", "equal"],
     ),
     "the shifted layer convention: z^{l+1} from w^l, a^l and b^l": (
         r"""% define: z^{l+1}_j = \sum_k w^l_{jk} a^l_k + b^l_j

@@ -8,7 +8,7 @@ by the line of its right-hand side.  derive's steps are matched to those lines i
   on a row that is no step at all: the bar is zero, file by file;
 * every display derive sees is checked or reported as skipped with a reason: no silent skip;
 * a **true verdict** is derive's verdict equal to the truth; ``ambiguous`` steps are not scored.  Issue
-  12 asks for 90%; the suite holds the share measured (see ``FLOOR``) so that it can only go up.
+  12 asks for 90% (``TARGET``); 437 of 482 (90.7%) were measured when the bar was first met.
 
 Each step gets a budget of ``BUDGET`` seconds, far above what any step of the corpus needs, so that
 a busy machine cannot turn a verdict into "time budget spent".  ``python
@@ -29,8 +29,7 @@ from derive.verification import verify
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "realworld"
 EXPECTED: dict[str, dict] = json.loads((DATA / "expected.json").read_text(encoding="utf-8"))
-TARGET = 0.90  # share of scored steps with the true verdict: issue 12's goal
-FLOOR = 0.88  # the share measured (88.6%, 427 of 482, on 2026-12-03): a regression fails the suite
+TARGET = 0.90  # share of scored steps with the true verdict: issue 12's goal (90.7% measured on 2026-12-03)
 BUDGET = 60.0  # seconds per step: no step of the corpus comes near it
 
 
@@ -94,11 +93,11 @@ def test_no_wrong_verdict_and_no_silent_skip(name):
     assert result.silent_skips == [], f"{name}: displays skipped without a reason"
 
 
-def test_true_verdicts_hold_the_measured_share():
+def test_at_least_90_percent_of_the_steps_get_the_true_verdict():
     results = [score(name) for name in sorted(EXPECTED)]
     scored, true = sum(r.scored for r in results), sum(r.true for r in results)
     assert scored >= 480  # the corpus is whole
-    assert true / scored >= FLOOR, f"{true} of {scored} steps have the true verdict ({true / scored:.1%})"
+    assert true / scored >= TARGET, f"{true} of {scored} steps have the true verdict ({true / scored:.1%})"
 
 
 def main() -> None:
