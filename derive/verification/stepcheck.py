@@ -31,13 +31,11 @@ import time
 from dataclasses import dataclass
 
 import sympy as sp
-from sympy.core.function import AppliedUndef
 
 from derive.engine import proof
 from derive.errors import Timeout, Undecidable
-from derive.parse import vocabulary
 from derive.verification import context as context_
-from derive.verification import hints, instances, patterns, resolve, sampling
+from derive.verification import hints, instances, readings, resolve, sampling
 from derive.verification.sampling import DIGITS
 
 TRIALS = ((3, 4), (4, 4), (2, 3))  # (bound value, points) per instantiation
@@ -105,12 +103,12 @@ def check(
     """
     start = time.monotonic()
     rng = random.Random(int(hashlib.sha256(f"{seed}|{lhs}|{rhs}".encode()).hexdigest()[:12], 16))
-    lhs, rhs, context = _explicit(lhs, rhs, context)
-    lhs, rhs, context = _indices_apart(lhs, rhs, context)
-    lhs, rhs = _bare_calls(lhs, rhs, context)
-    context = _component_definitions(context)
+    lhs, rhs, context = readings.explicit(lhs, rhs, context)
+    lhs, rhs, context = readings.indices_apart(lhs, rhs, context)
+    lhs, rhs = readings.bare_calls(lhs, rhs, context)
+    context = readings.component_definitions(context)
     if per_component:
-        lhs, rhs = _per_component(lhs, rhs, context)
+        lhs, rhs = readings.per_component(lhs, rhs, context)
     summed = _implicit_sum(lhs, rhs)
     if summed is not None:
         return Outcome(
@@ -142,201 +140,6 @@ def check(
     if chained:
         message += f"; {', '.join(chained)} taken to depend on each variable only through what is defined from it"
     return Outcome("equal", message=message, method="symbolic" if proved else "numeric", points=len(samples))
-
-
-def _explicit(lhs: sp.Expr, rhs: sp.Expr, context: Context) -> tuple[sp.Expr, sp.Expr, Context]:
-    """Catalog calls over a whole vector written out (``softmax(x, i, K)`` → ``e^{x_i}/Σ_k e^{x_k}``).
-
-    Their sums are then instantiated like the document's own; a function the document redefines
-    keeps its call, for its definition to apply.
-    """
-    keep = {key[1] for key in context.heads() if key[0] == "call"}
-
-    def vectorial(node: sp.Basic) -> bool:
-        calls = patterns.is_call(node) and node.func not in keep
-        return calls and any(isinstance(arg, sp.IndexedBase) for arg in node.args)
-
-    def explicit(expr: sp.Basic) -> sp.Basic:
-        return expr.replace(vectorial, lambda node: node.rewrite("elementary"))
-
-    values = [explicit(d.value) for d in context.definitions]
-    if any(value != d.value for value, d in zip(values, context.definitions, strict=True)):
-        written = [context_.Definition(d.target, value) for d, value in zip(context.definitions, values, strict=True)]
-        context = Context(written, list(context.assumptions))
-    return explicit(lhs), explicit(rhs), context
-
-
-def _indices_apart(lhs: sp.Expr, rhs: sp.Expr, context: Context) -> tuple[sp.Expr, sp.Expr, Context]:
-    """A defined name that is also an index (the loss ``L`` and the last layer ``a^{(L)}_j``) split in two.
-
-    Inside indices it becomes an integer symbol of the same name, instantiated like any layer index,
-    while the name itself keeps its definition: ``L = -\\sum_j y_j \\log a^{(L)}_j`` is then no circle.
-    """
-    defined = {d.target for d in context.definitions if isinstance(d.target, sp.Symbol)}
-    exprs = [lhs, rhs, *[d.value for d in context.definitions], *context.assumptions]
-    shared = {s for e in exprs for node in e.atoms(sp.Indexed) for s in node.free_symbols & defined}
-    shared -= {node.base.label for e in exprs for node in e.atoms(sp.Indexed)}  # a name indexed itself
-    if not shared:
-        return lhs, rhs, context
-    layer = {s: sp.Symbol(s.name, integer=True) for s in shared}
-
-    def apart(expr: sp.Basic) -> sp.Basic:
-        return expr.replace(
-            lambda n: isinstance(n, sp.Indexed), lambda n: n.func(n.base, *[i.xreplace(layer) for i in n.indices])
-        )
-
-    written = [context_.Definition(apart(d.target), apart(d.value)) for d in context.definitions]
-    return apart(lhs), apart(rhs), Context(written, [apart(a) for a in context.assumptions])
-
-
-def _bare_calls(lhs: sp.Expr, rhs: sp.Expr, context: Context) -> tuple[sp.Expr, sp.Expr]:
-    """A bare ``f`` in a step that uses the index of its only definition ``f(x_i) = …``: that call.
-
-    So is a bare catalog function beside its only call in the step: σ in ``\\frac{\\partial \\sigma}{\\partial w_j}``
-    next to ``\\sigma(z)`` is σ(z).
-
-    ``\\frac{df}{dz_i}`` after ``f(x_i) = \\ln(1 + e^{-z_i}) + (1 - y_i) z_i`` is the derivative of f(x_i),
-    for the same i (free or summed).  Without that index in the step (``h_\\theta`` after a definition of
-    ``h_\\theta(x^{(i)})``, in a step about a plain x) the name stays unknown.
-    """
-    used = {s for side in (lhs, rhs) for node in side.atoms(sp.Indexed) for s in node.indices}
-    used |= {limit[0] for side in (lhs, rhs) for total in side.atoms(sp.Sum) for limit in total.limits}
-    defined = {d.target for d in context.definitions if isinstance(d.target, sp.Symbol)}
-    calls: dict[str, list] = {}
-    for d in context.definitions:
-        if isinstance(d.target, AppliedUndef):
-            calls.setdefault(d.target.func.__name__, []).append(d.target)
-    bare = {}
-    for name in (lhs.free_symbols | rhs.free_symbols) - defined:
-        function = vocabulary.FUNCTIONS.get(name.name)
-        if function is not None and context.lookup(name) is None:  # ∂σ/∂w_j beside σ(z): σ(z)
-            found = {node for side in (lhs, rhs) for node in side.atoms(function)}
-            if len(found) == 1:
-                bare[name] = found.pop()
-            continue
-        targets = calls.get(name.name, [])
-        if len(targets) != 1 or not targets[0].args:
-            continue
-        args = targets[0].args
-        if all(isinstance(a, sp.Indexed) and all(ix in used for ix in a.indices) for a in args):
-            bare[name] = targets[0]
-    return (lhs.xreplace(bare), rhs.xreplace(bare)) if bare else (lhs, rhs)
-
-
-def _per_component(lhs: sp.Expr, rhs: sp.Expr, context: Context) -> tuple[sp.Expr, sp.Expr]:
-    """A step about whole vectors read per component: ``\\frac{\\partial L}{\\partial o} = p - y`` as
-    ``\\frac{\\partial L}{\\partial o_k} = p_k - y_k``, ``\\nabla_a C = a^L - y`` as ∂C/∂a^L_k = a^L_k - y_k.
-
-    Only when the step differentiates by a vector (a name the document also writes with one index more),
-    and every vector in it is one: a name written with two indices more (a matrix ``w^l`` of ``w^l_{jk}``)
-    leaves the step as it is (undecided), and so does a vector no definition uses (a one-hot y described
-    in prose: its components are not known).  A name a definition makes a scalar (``a = \\sigma(z)``)
-    stays one.
-    """
-    sides = (lhs, rhs)
-    known = [*sides, *[d.target for d in context.definitions], *[d.value for d in context.definitions]]
-    shapes: dict = {}
-    for expr in known:
-        for node in expr.atoms(sp.Indexed):
-            shapes.setdefault(node.base.label, set()).add(tuple(node.indices))
-    written = [e for d in context.definitions for e in (d.target, d.value)]
-    # a name a definition uses whole (s = σ(z) beside a_j = e^{z_j}/Σ_k e^{z_k}) is a scalar there: no guess
-    scalars = {s for e in written for s in _bare_symbols(e)}
-    defined = {node.base.label for e in written for node in e.atoms(sp.Indexed)}
-
-    def lead(name: sp.Basic) -> tuple | None:
-        """The indices a bare ``name`` already has (() for a symbol, (L,) for a^L), or None for no name."""
-        if isinstance(name, sp.Indexed):
-            return tuple(name.indices)
-        if isinstance(name, sp.Symbol) and name in shapes and name not in scalars:
-            written = {t[:-1] for side in sides for node in side.atoms(sp.Indexed) if node.base.label == name
-                       for t in [tuple(node.indices) + (None,)]}  # fmt: skip
-            longest = max(len(t) for t in shapes[name])
-            return written.pop() if longest > 1 and len(written) == 1 else ()
-        return None
-
-    def extra(name: sp.Basic, at: tuple) -> int:
-        label = name if isinstance(name, sp.Symbol) else name.base.label
-        return max((len(t) - len(at) for t in shapes.get(label, ()) if _compatible(t[: len(at)], at)), default=0)
-
-    variables = [v for d in lhs.atoms(sp.Derivative) | rhs.atoms(sp.Derivative) for v in d.variables]
-    if not any(lead(v) is not None and extra(v, lead(v)) == 1 for v in variables):
-        return lhs, rhs
-    used = {s.name for expr in known for s in expr.free_symbols}
-    k = sp.Symbol(next(name for name in ("k", "m", "r", "s", "t", "u", "v") if name not in used))
-    names = {node for side in sides for node in side.atoms(sp.Symbol, sp.Indexed)}
-    component = {}
-    for name in names:
-        at = lead(name)
-        if at is None or (isinstance(name, sp.Symbol) and any(name in node.indices for node in names - {name}
-                                                              if isinstance(node, sp.Indexed))):  # fmt: skip
-            continue  # an index (L, j), or no name of a vector
-        more = extra(name, at)
-        if more > 1:
-            return lhs, rhs  # a matrix: no per-component reading
-        if more == 1:
-            label = name if isinstance(name, sp.Symbol) else name.base.label
-            if label not in defined:
-                return lhs, rhs  # a vector no definition uses (a one-hot y told in prose): its components are open
-            component[name] = sp.IndexedBase(label)[(*at, k)]
-    indices = {i for node in names if isinstance(node, sp.Indexed) for i in node.free_symbols - {node.base.label}}
-    open_names = {n for n in names if isinstance(n, sp.Symbol)} - set(component) - indices - scalars
-    if any(context.lookup(n) is None for n in open_names):
-        return lhs, rhs  # a name of unknown shape (y of a one-hot label told in prose): per component is a guess
-    return _renamed(lhs, component), _renamed(rhs, component)
-
-
-def _compatible(written: tuple, at: tuple) -> bool:
-    """Whether indices ``written`` (z^{l+1}_j's l+1) can be the indices ``at`` (z^l's l): only two different
-    integers cannot."""
-    return len(written) == len(at) and all(
-        a == b or not (sp.sympify(a).is_Integer and sp.sympify(b).is_Integer) for a, b in zip(written, at, strict=True)
-    )
-
-
-def _component_definitions(context: Context) -> Context:
-    """A definition of a whole vector by a gradient also defines each component.
-
-    ``\\delta^l = \\frac{\\partial C}{\\partial z^l}`` where the definitions write ``z^{l+1}_j`` (z^l is a vector)
-    and C is a scalar defines ``\\delta^l_k = \\frac{\\partial C}{\\partial z^l_k}`` too, unless a component
-    definition of δ is already there.
-    """
-    written = [e for d in context.definitions for e in (d.target, d.value)]
-    longest: dict = {}
-    for expr in written:
-        for node in expr.atoms(sp.Indexed):
-            longest[node.base.label] = max(longest.get(node.base.label, 0), len(node.indices))
-    added = []
-    for d in context.definitions:
-        value, target = d.value, d.target
-        if not isinstance(value, sp.Derivative) or len(value.variables) != 1 or value.derivative_count != 1:
-            continue
-        variable, cost = value.variables[0], value.expr
-        if not isinstance(cost, sp.Symbol) or cost in longest or not isinstance(variable, (sp.Symbol, sp.Indexed)):
-            continue  # the derivative of a scalar only: of a vector it is a Jacobian
-        lead = tuple(variable.indices) if isinstance(variable, sp.Indexed) else ()
-        label = variable.base.label if isinstance(variable, sp.Indexed) else variable
-        if longest.get(label, 0) != len(lead) + 1 or not isinstance(target, (sp.Symbol, sp.Indexed)):
-            continue  # the variable is no vector
-        head = tuple(target.indices) if isinstance(target, sp.Indexed) else ()
-        name = target.base.label if isinstance(target, sp.Indexed) else target
-        if longest.get(name, 0) > len(head):
-            continue  # the components are defined (or used) already
-        k = sp.Symbol(next(n for n in ("k", "m", "r", "s", "t") if n not in {s.name for s in value.free_symbols}))
-        component = sp.Derivative(cost, sp.IndexedBase(label)[(*lead, k)])
-        added.append(context_.Definition(sp.IndexedBase(name)[(*head, k)], component))
-    return Context([*context.definitions, *added], list(context.assumptions)) if added else context
-
-
-def _bare_symbols(expr: sp.Basic) -> set:
-    """The symbols of ``expr`` used as values: not the labels or the indices of its indexed names."""
-    if isinstance(expr, sp.Symbol):
-        return {expr}
-    if isinstance(expr, (sp.Indexed, sp.IndexedBase)):
-        return set()
-    if isinstance(expr, sp.Derivative):  # ∇_a C: by which a is the question, not a use of a
-        return _bare_symbols(expr.expr)
-    return {s for arg in expr.args for s in _bare_symbols(arg)}
 
 
 def _implicit_sum(lhs: sp.Expr, rhs: sp.Expr) -> sp.Symbol | None:
@@ -391,7 +194,7 @@ def _samples(
         chosen = instances.index_assignments(rng, list(plan.indices), size, list(plan.index_conditions), not built)
         values.update(chosen)
         same = _identified_names(plan, values, context)
-        sides = tuple(_renamed(instances.instantiate(side, values), same) for side in (lhs, rhs))
+        sides = tuple(readings.renamed(instances.instantiate(side, values), same) for side in (lhs, rhs))
         resolver = resolve.Resolver(context, values, sides)
         rules = _rewrites(plan, values, resolver)
         resolver.rules = rules
@@ -426,17 +229,6 @@ def _identified_names(plan: Plan, values: dict, context: Context) -> dict:
         if isinstance(assumption.rhs, (sp.Symbol, sp.Indexed)) and context.lookup(assumption.lhs) is None:
             same[assumption.lhs] = instances.instantiate(assumption.rhs, values)
     return same
-
-
-def _renamed(expr: sp.Basic, same: dict) -> sp.Basic:
-    """``expr`` with the names of ``same`` replaced where they are values (never the label ŷ of ŷ_i)."""
-    if not same or isinstance(expr, sp.IndexedBase):
-        return expr
-    if expr in same:
-        return same[expr]
-    if not expr.args:
-        return expr
-    return expr.func(*[_renamed(arg, same) for arg in expr.args])
 
 
 def _rewrites(plan: Plan, values: dict, resolver: resolve.Resolver) -> list[tuple[sp.Expr, sp.Expr]]:
