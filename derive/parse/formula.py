@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 import sys
 import threading
 from collections.abc import Callable
@@ -199,7 +200,7 @@ def _read_into(row: Row, nodes: list) -> None:
     ops = vocabulary.relation_ops(formula)
     if not ops:
         row.terms = [_term(reader, formula)]
-        row.sources = [scanner.source(text, formula)]
+        row.sources = [text[_sized_start(text, formula[0].pos) : scanner.end(formula[-1])].strip()]
         _subscript_condition(row, reader)
         return
     parts = vocabulary.split_relation(formula, ops)
@@ -209,11 +210,20 @@ def _read_into(row: Row, nodes: list) -> None:
         parts = parts[1:]
     row.terms = [_term(reader, part) for part in parts]
     _subscript_condition(row, reader)
-    bounds = [formula[0].pos, *[scanner.end(formula[op.end - 1]) for op in ops]]
+    bounds = [_sized_start(text, formula[0].pos), *[scanner.end(formula[op.end - 1]) for op in ops]]
     stops = [formula[op.start].pos for op in ops] + [scanner.end(formula[-1])]
     row.sources = [text[a:b].strip() for a, b in zip(bounds, stops, strict=True)]
     if row.continues:
         row.sources = row.sources[1:]
+
+
+_SIZING_BEFORE = re.compile(r"\\(?:left|[bB]igg?l?)\s*$")
+
+
+def _sized_start(text: str, position: int) -> int:
+    """Where a term that starts at ``position`` starts as written: before its ``\\left`` or ``\\bigl``."""
+    found = _SIZING_BEFORE.search(text, 0, position)
+    return found.start() if found else position
 
 
 def _subscript_condition(row: Row, reader: dialect.Reader) -> None:

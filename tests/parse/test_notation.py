@@ -300,3 +300,16 @@ def test_a_row_after_an_arrow_or_with_a_justification_keeps_its_chain():
     row = formula.read_row(r"= a \quad \because a = b")
     assert row.continues and row.terms == [a] and row.reasons[0].relations() == [sp.Eq(a, b)]
     assert formula.read_row(r"\text{Proof }c = d => a = b").premises[0].sources == ["c", "d"]
+
+
+@pytest.mark.parametrize(
+    ("text", "sources"),
+    [
+        (r"\left(a\right) = b", [r"\left(a\right)", "b"]),
+        (r"\Big[a\Big] = \left( y \right)", [r"\Big[a\Big]", r"\left( y \right)"]),
+        (r"\bigl( a \bigr)", [r"\bigl( a \bigr)"]),
+    ],
+)
+def test_a_term_keeps_its_sizing_commands_as_written(text, sources):
+    """The report shows each side as written: a leading \\left( was once cut to an unbalanced "(…\\right)"."""
+    assert formula.read_row(text).sources == sources
