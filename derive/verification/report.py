@@ -49,7 +49,8 @@ class Chain:
 
 @dataclass(frozen=True)
 class Skipped:
-    """A display that gave no step, no definition and no assumption, and why."""
+    """A display that gave no step, no definition and no assumption, and why; or (``kind`` "row") a row
+    or statement that is no step (an update rule, a justification that cannot be read)."""
 
     line: Line
     kind: str  # its delimiter: "$$", "\\[", "align", "script", …
@@ -153,8 +154,10 @@ class Report:
         if self.nothing_to_check:
             lines.append(_nothing(self.displays, self.format))
         s = self.summary
-        count = len(self.skipped)
-        skipped = f", {count} display{'s' * (count != 1)} skipped" if count else ""
+        displays = sum(1 for item in self.skipped if item.kind != "row")
+        rows = len(self.skipped) - displays
+        skipped = f", {displays} display{'s' * (displays != 1)} skipped" if displays else ""
+        skipped += f", {rows} row{'s' * (rows != 1)} skipped" if rows else ""
         lines.append(
             f"{s['equal']} equal, {s['not_equal']} not equal, {s['undecided']} undecided, "
             f"{s['parse_error']} parse errors{skipped}"

@@ -264,15 +264,19 @@ def _statements(
 
     Each is read alone: its first relation defines a name by the rule of a chain's first step (a
     justification never redefines a catalog function such as σ: it states a fact about it), and
-    the rest are steps, checked like any other.
+    the rest are steps, checked like any other.  One that cannot be read (``\\because y_i \\in \\{0, 1\\}``,
+    ``\\because \\sigma' = \\sigma(1 - \\sigma)``) is listed as skipped with the reason: the row's own steps
+    are checked all the same.
     """
     out: list[list] = []
     for statement in statements:
-        if statement.prose or (statement.error is None and (not statement.ops or statement.continues)):
+        failed = statement.error or next((t for t in statement.terms if isinstance(t, ParseError)), None)
+        if failed is not None:
+            what = "a justification" if statement.role == "reason" else "a premise"
+            reason = f"{what} that cannot be read: {failed}"
+            report.skipped.append(report_module.Skipped(source.line, "row", reason, statement.text.strip()[:80]))
             continue
-        if statement.error is not None:
-            message = str(statement.error)
-            out.append([StepResult(statement.text.strip(), "", "parse_error", source.line, message=message)])
+        if statement.prose or not statement.ops or statement.continues:
             continue
         terms, sources, ops = list(statement.terms), list(statement.sources), list(statement.ops)
         first = terms[0]

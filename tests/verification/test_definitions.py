@@ -451,3 +451,15 @@ def test_an_update_rule_is_reported_as_no_step():
     assert [s.reason for s in report.skipped] == [
         "an update rule (the same name on both sides: an assignment), not a step"
     ]
+
+
+def test_a_justification_that_cannot_be_read_is_reported_and_the_row_still_checked():
+    report = verify.verify(
+        r"""\[ a = \sigma(z) \]
+\[ \frac{da}{dz} = a(1-a) \quad \because y_i \in \{0, 1\} \]
+\[ \frac{da}{dz} = a(1+a) \quad \because \sigma(-z) = 1 - \sigma(z) \]"""
+    )
+    assert [s.verdict for s in report.steps] == ["equal", "not_equal", "equal"]
+    assert [(s.line, s.kind) for s in report.skipped] == [(2, "row")]
+    assert report.skipped[0].reason.startswith("a justification that cannot be read: unknown command \\in")
+    assert report.text().endswith("2 equal, 1 not equal, 0 undecided, 0 parse errors, 1 row skipped")
