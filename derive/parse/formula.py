@@ -200,7 +200,7 @@ def _read_into(row: Row, nodes: list) -> None:
     ops = vocabulary.relation_ops(formula)
     if not ops:
         row.terms = [_term(reader, formula)]
-        row.sources = [text[_sized_start(text, formula[0].pos) : scanner.end(formula[-1])].strip()]
+        row.sources = [text[_sized_start(text, formula[0].pos) : scanner.end(formula[-1])].strip() if formula else ""]
         _subscript_condition(row, reader)
         return
     parts = vocabulary.split_relation(formula, ops)

@@ -1,4 +1,5 @@
-"""Sums, products and cases: ``\\sum_{k=1}^{K} f``, ``\\sum_x f``, ``\\sum_{i \\neq j} f``, ``\\prod``, ``cases``.
+"""Sums, products and cases: ``\\sum_{k=1}^{K} f``, ``\\sum_x f``, ``\\sum_{i \\neq j} f``, ``\\prod``, ``cases``,
+and elided sums ``y_1 + y_2 + \\dots + y_n``.
 
 :class:`Sums` is one part of :class:`derive.parse.dialect.Reader` (a mixin, see :mod:`derive.parse.names`).
 """
@@ -138,6 +139,37 @@ class Sums:
             raise self.error("a condition must be one relation, as in i = j", at)
         return relations[0]
 
+    def elided_sum(self, nodes: list) -> str | None:
+        """``T_1 + T_2 + \\dots + T_n`` among ``nodes`` as one sum, when its terms show the pattern; else None.
+
+        The two terms before the dots must be the pattern at 1 and 2 (or 0 and 1) and the term after it the
+        pattern at the upper bound: ``y_1 + y_2 + \\dots + y_n`` is ``\\sum_{j=1}^{n} y_j``.  Anything else
+        with dots (two of them, a special term between, a sign that changes) is left to :meth:`ellipsis`.
+        """
+        dots = [k for k, n in enumerate(nodes) if v.is_tok(n, "cmd", *(rf"\{d}" for d in v.ELLIPSES))]
+        if len(dots) != 1:
+            return None
+        k = dots[0]
+        if not (0 < k < len(nodes) - 2 and v.is_tok(nodes[k - 1], "op", "+") and v.is_tok(nodes[k + 1], "op", "+")):
+            return None
+        left, right = nodes[: k - 1], nodes[k + 2 :]
+        signs = [i for i, n in enumerate(left) if v.is_tok(n, "op", "+", "-")]
+        end = next((i for i, n in enumerate(right) if i and v.is_tok(n, "op", "+", "-")), len(right))
+        if not signs or not v.is_tok(left[signs[-1]], "op", "+"):
+            return None
+        start = signs[-2] + 1 if len(signs) > 1 else 0
+        if start and not v.is_tok(left[start - 1], "op", "+"):
+            return None
+        first, second, last = left[start : signs[-1]], left[signs[-1] + 1 :], right[:end]
+        if not first or not second or not last:
+            return None
+        total = _elided(self.value(first), self.value(second), self.value(last))
+        if total is None:
+            return None
+        head = f"{self.expression(left[: start - 1])} + " if start else ""
+        tail = self.expression(right[end:]) if end < len(right) else ""
+        return f"{head} {self.hold(total)} {tail}"
+
 
 def summand_indices(body: sp.Expr) -> set[sp.Symbol]:
     """The free index symbols of ``body``: in the indices of its Indexed atoms and its Kronecker deltas."""
@@ -150,3 +182,31 @@ def summand_indices(body: sp.Expr) -> set[sp.Symbol]:
     for component in body.atoms(catalog_softmax.softmax):
         found |= component.args[1].free_symbols
     return {ix for ix in found if isinstance(ix, sp.Symbol)} & body.free_symbols
+
+
+def _elided(first: sp.Expr, second: sp.Expr, last: sp.Expr) -> sp.Expr | None:
+    """The sum whose terms are ``first``, ``second``, …, ``last``: the pattern in an integer subscript.
+
+    The subscript that is 1 in ``first`` (or 0) runs over a new index j; ``second`` must be the pattern at
+    the next value and ``last`` at some upper bound n, found where ``last`` has that subscript.
+    """
+    used = {s.name for s in (first + second + last).free_symbols}
+    j = sp.Symbol(next(name for name in ("j", "k", "m", "r", "s", "t", "u") if name not in used))
+    for low in (sp.S.One, sp.S.Zero):
+
+        def marked(node: sp.Basic, low: sp.Basic = low) -> bool:
+            return isinstance(node, sp.Indexed) and low in node.indices
+
+        found = sorted(first.atoms(sp.Indexed), key=str)
+        where = [(a.base, a.indices.index(low), len(a.indices)) for a in found if low in a.indices]
+        if not where:
+            continue
+        pattern = first.replace(marked, lambda a, low=low: a.func(a.base, *[j if i == low else i for i in a.indices]))
+        if sp.expand(pattern.xreplace({j: low + 1}) - second) != 0:
+            continue
+        base, position, size = where[0]
+        tops = {a.indices[position] for a in last.atoms(sp.Indexed) if a.base == base and len(a.indices) == size}
+        for top in sorted(tops, key=str):
+            if not top.is_Integer and sp.expand(pattern.xreplace({j: top}) - last) == 0:
+                return sp.Sum(pattern, (j, low, top))
+    return None

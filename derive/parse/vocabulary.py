@@ -78,6 +78,8 @@ FUNCTIONS: dict[str, Callable] = {
 CALL_HEADS = {"f", "g", "h", "phi", "varphi", "ell"}
 #: Greek heads that are a plain symbol when nothing is applied to them.
 SYMBOL_HEADS = {"sigma", "varsigma", "phi", "varphi", "ell", "theta"}
+#: The commands of an ellipsis (``y_1 + \\dots + y_n``).
+ELLIPSES = ("dots", "cdots", "ldots", "dotsb", "dotsc", "dotsm", "vdots", "ddots")
 TRANSPOSE = {"T", r"\top", r"\intercal", "\\mathsf{T}", "\\mathrm{T}"}
 RELATIONS = {
     "=": "=",
