@@ -72,12 +72,11 @@ def indices_apart(lhs: sp.Expr, rhs: sp.Expr, context: Context) -> tuple[sp.Expr
 def bare_calls(lhs: sp.Expr, rhs: sp.Expr, context: Context) -> tuple[sp.Expr, sp.Expr]:
     """A bare ``f`` in a step that uses the index of its only definition ``f(x_i) = …``: that call.
 
-    So is a bare catalog function beside its only call in the step: σ in ``\\frac{\\partial \\sigma}{\\partial w_j}``
-    next to ``\\sigma(z)`` is σ(z).
-
     ``\\frac{df}{dz_i}`` after ``f(x_i) = \\ln(1 + e^{-z_i}) + (1 - y_i) z_i`` is the derivative of f(x_i),
     for the same i (free or summed).  Without that index in the step (``h_\\theta`` after a definition of
-    ``h_\\theta(x^{(i)})``, in a step about a plain x) the name stays unknown.
+    ``h_\\theta(x^{(i)})``, in a step about a plain x) the name stays unknown.  So is a bare catalog
+    function beside its only call in the step: σ in ``\\frac{\\partial \\sigma}{\\partial w_j}`` next to
+    ``\\sigma(z)`` is σ(z); beside two different calls (σ(z), σ(x)) it stays a name.
     """
     used = {s for side in (lhs, rhs) for node in side.atoms(sp.Indexed) for s in node.indices}
     used |= {limit[0] for side in (lhs, rhs) for total in side.atoms(sp.Sum) for limit in total.limits}
