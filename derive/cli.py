@@ -45,14 +45,7 @@ def main() -> None:
     """
 
 
-def _stop_worker() -> None:
-    """Kill the worker process of ``derive verify`` if one is running: it would finish its step first."""
-    child = getattr(worker, "_child", None)
-    if child is not None and child.process.poll() is None:
-        child.kill()
-
-
-main.on_exit = (_stop_worker,)
+main.on_exit = (worker.stop,)  # the worker of derive verify would finish its step first
 
 
 #: The commands of derive.commands, in the order of the README's tour (export and verify follow).

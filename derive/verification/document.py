@@ -69,9 +69,10 @@ class SourceRow:
         number = self.first + self.math.count("\n", 0, offset)
         return number if self.cell is None else f"{self.cell}:{number}"
 
-    def term_lines(self, sources: list[str]) -> list[Line]:
-        """The line of each term of the row, found in order (``sources`` as :class:`Row` gives them)."""
-        lines, at = [], 0
+    def term_lines(self, sources: list[str], start: int = 0) -> list[Line]:
+        """The line of each term of the row, found in order from ``start`` (``sources`` as :class:`Row` gives
+        them)."""
+        lines, at = [], start
         for source in sources:
             found = self.math.find(source, at) if source else -1
             if found < 0:

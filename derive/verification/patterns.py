@@ -47,6 +47,15 @@ def head(expr: sp.Basic) -> tuple | None:
     return None
 
 
+def name_parts(expr: sp.Basic) -> tuple[sp.Symbol, tuple] | None:
+    """A name's label and indices: ``C`` is (C, ()), ``z^l_j`` is (z, (l, j)); None for anything else."""
+    if isinstance(expr, sp.Symbol):
+        return expr, ()
+    if isinstance(expr, sp.Indexed):
+        return expr.base.label, tuple(expr.indices)
+    return None
+
+
 def fit(target: sp.Basic, node: sp.Basic) -> Binding | None:
     """The binding under which the pattern ``target`` is ``node``, or None."""
     if isinstance(target, sp.Symbol):

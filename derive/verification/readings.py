@@ -113,14 +113,11 @@ def per_component(lhs: sp.Expr, rhs: sp.Expr, context: Context) -> tuple[sp.Expr
     stays one.
     """
     sides = (lhs, rhs)
-    known = [*sides, *[d.target for d in context.definitions], *[d.value for d in context.definitions]]
-    shapes: dict = {}
-    for expr in known:
-        for node in expr.atoms(sp.Indexed):
-            shapes.setdefault(node.base.label, set()).add(tuple(node.indices))
     written = [e for d in context.definitions for e in (d.target, d.value)]
+    known = [*sides, *written]
+    shapes = _index_shapes(known)
     # a name a definition uses whole (s = σ(z) beside a_j = e^{z_j}/Σ_k e^{z_k}) is a scalar there: no guess
-    scalars = {s for e in written for s in bare_symbols(e)}
+    scalars = {s for e in written for s in _bare_symbols(e)}
     defined = {node.base.label for e in written for node in e.atoms(sp.Indexed)}
 
     def lead(name: sp.Basic) -> tuple | None:
@@ -135,14 +132,13 @@ def per_component(lhs: sp.Expr, rhs: sp.Expr, context: Context) -> tuple[sp.Expr
         return None
 
     def extra(name: sp.Basic, at: tuple) -> int:
-        label = name if isinstance(name, sp.Symbol) else name.base.label
-        return max((len(t) - len(at) for t in shapes.get(label, ()) if compatible(t[: len(at)], at)), default=0)
+        label, _ = patterns.name_parts(name)
+        return max((len(t) - len(at) for t in shapes.get(label, ()) if _compatible(t[: len(at)], at)), default=0)
 
     variables = [v for d in lhs.atoms(sp.Derivative) | rhs.atoms(sp.Derivative) for v in d.variables]
     if not any(lead(v) is not None and extra(v, lead(v)) == 1 for v in variables):
         return lhs, rhs
-    used = {s.name for expr in known for s in expr.free_symbols}
-    k = sp.Symbol(next(name for name in ("k", "m", "r", "s", "t", "u", "v") if name not in used))
+    k = _fresh_index(known)
     names = {node for side in sides for node in side.atoms(sp.Symbol, sp.Indexed)}
     component = {}
     for name in names:
@@ -154,7 +150,7 @@ def per_component(lhs: sp.Expr, rhs: sp.Expr, context: Context) -> tuple[sp.Expr
         if more > 1:
             return lhs, rhs  # a matrix: no per-component reading
         if more == 1:
-            label = name if isinstance(name, sp.Symbol) else name.base.label
+            label, _ = patterns.name_parts(name)
             if label not in defined:
                 return lhs, rhs  # a vector no definition uses (a one-hot y told in prose): its components are open
             component[name] = sp.IndexedBase(label)[(*at, k)]
@@ -165,7 +161,7 @@ def per_component(lhs: sp.Expr, rhs: sp.Expr, context: Context) -> tuple[sp.Expr
     return renamed(lhs, component), renamed(rhs, component)
 
 
-def compatible(written: tuple, at: tuple) -> bool:
+def _compatible(written: tuple, at: tuple) -> bool:
     """Whether indices ``written`` (z^{l+1}_j's l+1) can be the indices ``at`` (z^l's l): only two different
     integers cannot."""
     return len(written) == len(at) and all(
@@ -180,42 +176,55 @@ def component_definitions(context: Context) -> Context:
     and C is a scalar defines ``\\delta^l_k = \\frac{\\partial C}{\\partial z^l_k}`` too, unless a component
     definition of δ is already there.
     """
-    written = [e for d in context.definitions for e in (d.target, d.value)]
-    longest: dict = {}
-    for expr in written:
-        for node in expr.atoms(sp.Indexed):
-            longest[node.base.label] = max(longest.get(node.base.label, 0), len(node.indices))
+    shapes = _index_shapes([e for d in context.definitions for e in (d.target, d.value)])
+
+    def longest(label: sp.Symbol) -> int:
+        return max((len(t) for t in shapes.get(label, ())), default=0)
+
     added = []
     for d in context.definitions:
         value, target = d.value, d.target
         if not isinstance(value, sp.Derivative) or len(value.variables) != 1 or value.derivative_count != 1:
             continue
         variable, cost = value.variables[0], value.expr
-        if not isinstance(cost, sp.Symbol) or cost in longest or not isinstance(variable, (sp.Symbol, sp.Indexed)):
+        if not isinstance(cost, sp.Symbol) or cost in shapes or patterns.name_parts(variable) is None:
             continue  # the derivative of a scalar only: of a vector it is a Jacobian
-        lead = tuple(variable.indices) if isinstance(variable, sp.Indexed) else ()
-        label = variable.base.label if isinstance(variable, sp.Indexed) else variable
-        if longest.get(label, 0) != len(lead) + 1 or not isinstance(target, (sp.Symbol, sp.Indexed)):
+        label, lead = patterns.name_parts(variable)
+        if longest(label) != len(lead) + 1 or patterns.name_parts(target) is None:
             continue  # the variable is no vector
-        head = tuple(target.indices) if isinstance(target, sp.Indexed) else ()
-        name = target.base.label if isinstance(target, sp.Indexed) else target
-        if longest.get(name, 0) > len(head):
+        name, head = patterns.name_parts(target)
+        if longest(name) > len(head):
             continue  # the components are defined (or used) already
-        k = sp.Symbol(next(n for n in ("k", "m", "r", "s", "t") if n not in {s.name for s in value.free_symbols}))
+        k = _fresh_index([value])
         component = sp.Derivative(cost, sp.IndexedBase(label)[(*lead, k)])
         added.append(context_.Definition(sp.IndexedBase(name)[(*head, k)], component))
     return Context([*context.definitions, *added], list(context.assumptions)) if added else context
 
 
-def bare_symbols(expr: sp.Basic) -> set:
+def _index_shapes(exprs: list[sp.Basic]) -> dict[sp.Symbol, set[tuple]]:
+    """The indices each indexed name is written with in ``exprs``: z → {(l + 1, j), (l, j)}."""
+    shapes: dict = {}
+    for expr in exprs:
+        for node in expr.atoms(sp.Indexed):
+            shapes.setdefault(node.base.label, set()).add(tuple(node.indices))
+    return shapes
+
+
+def _fresh_index(exprs: list[sp.Basic]) -> sp.Symbol:
+    """An index name none of ``exprs`` uses: k, else m, r, s, t, u, v."""
+    used = {s.name for expr in exprs for s in expr.free_symbols}
+    return sp.Symbol(next(name for name in ("k", "m", "r", "s", "t", "u", "v") if name not in used))
+
+
+def _bare_symbols(expr: sp.Basic) -> set:
     """The symbols of ``expr`` used as values: not the labels or the indices of its indexed names."""
     if isinstance(expr, sp.Symbol):
         return {expr}
     if isinstance(expr, (sp.Indexed, sp.IndexedBase)):
         return set()
     if isinstance(expr, sp.Derivative):  # ∇_a C: by which a is the question, not a use of a
-        return bare_symbols(expr.expr)
-    return {s for arg in expr.args for s in bare_symbols(arg)}
+        return _bare_symbols(expr.expr)
+    return {s for arg in expr.args for s in _bare_symbols(arg)}
 
 
 def renamed(expr: sp.Basic, same: dict) -> sp.Basic:

@@ -212,12 +212,10 @@ class Resolver:
     def _component_of(self, variable: sp.Basic, exprs: tuple) -> sp.Indexed | None:
         """A component of ``variable`` when the document uses it as a vector: a_j or a^L_j for a,
         z^L_j for z^L (in ``exprs`` or as a definition's target); None for a scalar variable."""
-        if isinstance(variable, sp.Symbol):
-            label, lead = variable, ()
-        elif isinstance(variable, sp.Indexed):
-            label, lead = variable.base.label, tuple(variable.indices)
-        else:
+        parts = patterns.name_parts(variable)
+        if parts is None:
             return None
+        label, lead = parts
         for expr in exprs:
             for node in sorted(expr.atoms(sp.Indexed), key=str):
                 if node.base.label == label and len(node.indices) > len(lead) and node.indices[: len(lead)] == lead:

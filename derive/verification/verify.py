@@ -283,7 +283,7 @@ def _statements(
         catalog_fact = statement.role == "reason" and patterns.is_call(first) and not isinstance(first, AppliedUndef)
         if not catalog_fact and definitions.row_defines(statement, source, [], context, report):
             terms, sources, ops = terms[1:], sources[1:], ops[1:]
-        lines = _statement_lines(source, statement.text, sources)
+        lines = source.term_lines(sources, max(source.math.find(statement.text.strip()), 0))
         chain = [
             _Pending(lhs, rhs, op, lines[k + 1], [], (sources[k], sources[k + 1]))
             for k, (op, lhs, rhs) in enumerate(zip(ops, terms, terms[1:], strict=False))
@@ -291,17 +291,6 @@ def _statements(
         if chain:
             out.append(chain)
     return out
-
-
-def _statement_lines(source: document.SourceRow, text: str, sources: list[str]) -> list[report_module.Line]:
-    """The line of each term of a statement, searched from where the statement starts in its row."""
-    at = max(source.math.find(text.strip()), 0)
-    lines = []
-    for term in sources:
-        found = source.math.find(term, at) if term else -1
-        lines.append(source.line_at(found) if found >= 0 else source.line)
-        at = found + len(term) if found >= 0 else at
-    return lines
 
 
 def _opening(

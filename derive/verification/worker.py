@@ -99,6 +99,16 @@ def run(function: Callable, args: tuple, timeout: float) -> Any:
     return value
 
 
+def stop() -> None:
+    """Kill the worker process if one is running (when a run ends early: it would finish its step first).
+
+    It takes no lock: it runs while a signal ends the run, perhaps inside :func:`run`.
+    """
+    child = _child
+    if child is not None and child.process.poll() is None:
+        child.kill()
+
+
 def warm(timeout: float = 120.0) -> None:
     """Start the worker now: its first start imports SymPy and derive."""
     run(_ping, (), timeout)
