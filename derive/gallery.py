@@ -108,7 +108,7 @@ def index(derivations: Sequence[steps.Derivation], style: latex.Notation, runs: 
         delta = latex.tex(d.delta, style)
         lines.append(
             f"| {d.loss} | {d.activation} | ${delta}$ | {'yes' if d.cancels else 'no'} | "
-            f"{'yes' if d.saturates else 'no'} | [fragment]({name}.fragment.tex), [article]({name}.tex), "
+            f"{latex.yes_no(d.saturates)} | [fragment]({name}.fragment.tex), [article]({name}.tex), "
             f"[pdf]({name}.pdf) |"
         )
     lines += [

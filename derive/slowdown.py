@@ -69,14 +69,14 @@ def train(
 ) -> Run:
     """Gradient descent on one neuron with derive's exported gradient; records a and C per epoch."""
     d = pairs.derive(cost, activation)
-    if catalog.activation(d.activation).vector:
+    if d.activation_function.vector:
         raise errors.InvalidOption("slowdown trains one neuron: choose an activation with one output, not softmax")
     if d.grad_w != notation.x_j * d.delta or d.grad_b != d.delta:  # the chain rule the loop below uses
         raise errors.ProofError(f"{d.loss} ∘ {d.activation}: unexpected gradient form")
     if epochs < 1 or eta <= 0:
         raise errors.InvalidOption("epochs must be >= 1 and eta > 0")
     loss_fn, grad_fn = codegen.functions(d)
-    output = sp.lambdify(notation.z, catalog.activation(d.activation)(notation.z), "numpy")
+    output = sp.lambdify(notation.z, d.activation_function(notation.z), "numpy")
     w, b = start
     target = np.array([y], dtype=float)
     outputs, costs = np.empty(epochs + 1), np.empty(epochs + 1)

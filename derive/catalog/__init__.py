@@ -10,7 +10,7 @@ sigmoid
 from __future__ import annotations
 
 from derive import errors
-from derive.catalog import activations, losses, softmax
+from derive.catalog import activations, losses, parameters, softmax
 from derive.catalog.activations import Activation
 from derive.catalog.losses import Loss
 
@@ -24,14 +24,38 @@ ACTIVATIONS: dict[str, type[Activation]] = {
         activations.softplus,
         activations.relu,
         softmax.softmax,
+        activations.leaky_relu,
+        activations.elu,
+        activations.gelu,
+        activations.gelu_tanh,
+        activations.silu,
+        activations.softsign,
+        activations.hard_sigmoid,
     )
 }
 
 LOSSES: dict[str, type[Loss]] = {
-    cls.name: cls for cls in (losses.quadratic, losses.bce, losses.poisson, losses.cross_entropy)
+    cls.name: cls
+    for cls in (
+        losses.quadratic,
+        losses.bce,
+        losses.poisson,
+        losses.cross_entropy,
+        losses.huber,
+        losses.smooth_l1,
+        losses.log_cosh,
+        losses.focal,
+        losses.hinge,
+        losses.squared_hinge,
+        losses.gaussian_nll,
+        losses.kl_div,
+    )
 }
 
 ALIASES: dict[str, str] = {alias: cls.name for cls in LOSSES.values() for alias in cls.aliases}
+ACTIVATION_ALIASES: dict[str, str] = {
+    alias: cls.name for cls in ACTIVATIONS.values() for alias in getattr(cls, "aliases", ())
+}
 
 
 def _normalise(name: str, kind: str) -> str:
@@ -43,8 +67,9 @@ def _normalise(name: str, kind: str) -> str:
 def activation(name: str) -> type[Activation]:
     """The activation called ``name``; :class:`~derive.errors.UnknownName` if none."""
     key = _normalise(name, "activation")
+    key = ACTIVATION_ALIASES.get(key, key)
     if key not in ACTIVATIONS:
-        raise errors.UnknownName("activation", name, ACTIVATIONS)
+        raise errors.UnknownName("activation", name, [*ACTIVATIONS, *ACTIVATION_ALIASES])
     return ACTIVATIONS[key]
 
 
@@ -55,6 +80,39 @@ def loss(name: str) -> type[Loss]:
     if key not in LOSSES:
         raise errors.UnknownName("loss", name, [*LOSSES, *ALIASES])
     return LOSSES[key]
+
+
+def as_loss(value: str | type[Loss]) -> type[Loss]:
+    """A loss given by name (:func:`loss`) or as a class (a user formula); InvalidOption otherwise."""
+    if isinstance(value, type) and issubclass(value, Loss) and value is not Loss:
+        return value
+    if isinstance(value, str):
+        return loss(value)
+    raise errors.InvalidOption(
+        f"a loss is a name (see `derive list`) or a derive.Loss (derive.Loss.from_latex(...)), not {value!r}"
+    )
+
+
+def as_activation(value: str | type[Activation]) -> type[Activation]:
+    """An activation given by name (:func:`activation`) or as a class (a user formula); InvalidOption otherwise."""
+    if isinstance(value, type) and issubclass(value, (Activation, softmax.softmax)) and value is not Activation:
+        return value
+    if isinstance(value, str):
+        return activation(value)
+    raise errors.InvalidOption(
+        f"an activation is a name (see `derive list`) or a derive.Activation "
+        f"(derive.Activation.from_latex(...)), not {value!r}"
+    )
+
+
+def check_parameters(loss_cls: type[Loss], activation_cls: type[Activation]) -> None:
+    """DomainError when the loss and the activation use one symbol for two parameters."""
+    shared = parameters.symbols(loss_cls.parameters) & parameters.symbols(getattr(activation_cls, "parameters", ()))
+    if shared:
+        names = ", ".join(sorted(str(s) for s in shared))
+        raise errors.DomainError(
+            f"{loss_cls.name} and {activation_cls.name} both have a parameter {names}: rename it in one of them"
+        )
 
 
 def fits(loss_cls: type[Loss], activation_cls: type[Activation]) -> bool:
@@ -93,14 +151,4 @@ def pairs(valid: bool | None = None) -> list[tuple[str, str]]:
     return out
 
 
-def interval(s) -> str:
-    """A set as a person writes it: (0, 1), [0, oo), all reals."""
-    import sympy as sp
-
-    if s == sp.S.Reals:
-        return "(-oo, oo)"
-    if isinstance(s, sp.Interval):
-        left = "(" if s.left_open else "["
-        right = ")" if s.right_open else "]"
-        return f"{left}{s.start}, {s.end}{right}"
-    return str(s)
+interval = parameters.interval

@@ -26,7 +26,7 @@ from derive.engine.notation import Partial, Product, a, u, y, z
 L = sp.Symbol("L")
 
 
-def matching_loss(activation: str) -> steps.Synthesis:
+def matching_loss(activation: str | type[catalog.Activation]) -> steps.Synthesis:
     """The loss L(a, y) ≥ 0, zero at a = y, with ∂L/∂z = a − y for this activation.
 
     >>> matching_loss("identity").loss
@@ -38,14 +38,11 @@ def matching_loss(activation: str) -> steps.Synthesis:
     such loss exists, as for relu, and :class:`~derive.errors.InvalidOption` for softmax
     (K outputs: its loss with δ = a − y is cross_entropy, derived by ``derive("cross_entropy", "softmax")``).
     """
-    if not isinstance(activation, str):
-        raise errors.InvalidOption(f"an activation is named by a string (see `derive list`), not {activation!r}")
-    return _matching_loss(activation)
+    return _matching_loss(catalog.as_activation(activation))
 
 
 @functools.cache
-def _matching_loss(activation: str) -> steps.Synthesis:
-    act = catalog.activation(activation)
+def _matching_loss(act: type[catalog.Activation]) -> steps.Synthesis:
     if act.vector:
         raise errors.InvalidOption(
             f"{act.name} has K outputs and matching_loss integrates the derivative of one output; "
@@ -85,6 +82,8 @@ def _matching_loss(activation: str) -> steps.Synthesis:
         )
     )
     closed = _definite_integral(integrand, act.output_range)
+    if closed is None and proof.has_kinks(integrand):
+        closed = _piecewise_integral(integrand, act)
     loss = integral if closed is None else closed
     if closed is not None:
         trace.append(steps.Step("partial fractions", L, closed, "real logarithms on the range of a"))
@@ -100,15 +99,62 @@ matching_loss.cache_clear = _matching_loss.cache_clear  # type: ignore[attr-defi
 
 
 def _require_positive(g: sp.Expr, act) -> None:
-    """No matching loss unless g > 0 inside the range (f strictly increasing)."""
-    rng = act.output_range
+    """No matching loss unless g > 0 inside the range (f strictly increasing).
+
+    A parameter is positive if its domain says so (α of leaky_relu); a g with steps or |u|
+    (leaky_relu, elu, softsign) is checked branch by branch on the part of the range it covers.
+    """
+    signed = proof.signed_parameters({p.symbol: p.domain for p in act.parameters})
+    rng = act.output_range.xreplace(signed)
     inner = sp.Interval.open(rng.inf, rng.sup)
-    zeros = sp.solveset(g, u, inner)
-    if zeros != sp.S.EmptySet or not g.subs(u, _interior_point(inner)).is_positive:
+    g_signed = g.xreplace(signed)
+    if proof.has_kinks(g_signed):
+        positive = _positive_by_branch(g_signed, inner)
+        if positive is None:
+            raise errors.NoMatchingLoss(
+                f"derive could not prove that the derivative {sp.sstr(g.subs(u, a))} of {act.name} is positive "
+                f"for every a in {catalog.interval(act.output_range)}, so it does not claim a matching loss"
+            )
+        if not positive:
+            raise errors.NoMatchingLoss(
+                f"{act.name} has no matching loss: its derivative {sp.sstr(g.subs(u, a))} is not positive "
+                f"for every a in {catalog.interval(act.output_range)}"
+            )
+        return
+    zeros = sp.solveset(g_signed, u, inner)
+    if zeros != sp.S.EmptySet or not g_signed.subs(u, _interior_point(inner)).is_positive:
         raise errors.NoMatchingLoss(
             f"{act.name} has no matching loss: its derivative {sp.sstr(g.subs(u, a))} is not positive "
             f"for every a in {catalog.interval(rng)}"
         )
+
+
+def _positive_by_branch(g: sp.Expr, inner: sp.Interval) -> bool | None:
+    """Is g > 0 inside ``inner``?  True (proven), False (a point where it is not), None (not decided).
+
+    g has steps or |u| (leaky_relu, elu, softsign): ``inner`` is cut at the kinks of g, and on each
+    piece u is written so that SymPy knows where it lies (lo + (hi − lo)/(1 + s), lo + s or hi − s
+    with s > 0), so each step takes one value; each kink is checked as well.
+    """
+    s = sp.Dummy("s", positive=True)
+    kinks = [k for k in proof.kinks(g, u) if inner.contains(k) is sp.true]
+    ends = [inner.inf, *kinks, inner.sup]
+    points = [*kinks]
+    for lo, hi in zip(ends, ends[1:], strict=False):
+        if lo.is_infinite and hi.is_infinite:
+            points += [s, -s, sp.S.Zero]
+        elif hi.is_infinite:
+            points.append(lo + s)
+        elif lo.is_infinite:
+            points.append(hi - s)
+        else:
+            points.append(lo + (hi - lo) / (1 + s))
+    verdicts = [proof.settle(g.subs(u, point)).is_positive for point in points]
+    if all(verdicts):
+        return True
+    pairs = zip(verdicts, points, strict=True)
+    counterexample = any(v is False and not g.subs(u, p).free_symbols - {s} for v, p in pairs)
+    return False if counterexample else None
 
 
 def _interior_point(interval: sp.Interval) -> sp.Expr:
@@ -144,6 +190,23 @@ def _definite_integral(integrand: sp.Expr, rng: sp.Interval) -> sp.Expr | None:
     return logs + _even_powers_positive(sp.factor(polynomial.subs(u, a) - polynomial.subs(u, y)))
 
 
+def _piecewise_integral(integrand: sp.Expr, act) -> sp.Expr | None:
+    """∫_y^a integrand du for an integrand with steps or |u| (leaky_relu, elu, softsign), piece by piece.
+
+    The steps become pieces in a real u; SymPy integrates each piece and joins them continuously.
+    None when an integral is left unevaluated.
+    """
+    signed = proof.signed_parameters({p.symbol: p.domain for p in act.parameters})
+    back = {dummy: symbol for symbol, dummy in signed.items()}
+    real = sp.Dummy("u", real=True)
+    pieces = sp.piecewise_fold(integrand.xreplace(signed).xreplace({u: real}).rewrite(sp.Piecewise))
+    antiderivative = sp.integrate(pieces, real)
+    if antiderivative.has(sp.Integral, sp.I):  # unevaluated, or logs of negative numbers: not a real closed form
+        return None
+    loss = antiderivative.subs(real, a) - antiderivative.subs(real, y)
+    return sp.piecewise_fold(loss).xreplace(back)
+
+
 def _even_powers_positive(expr: sp.Expr) -> sp.Expr:
     """(y − a)² → (a − y)²: the sign a person writes inside an even power."""
     return expr.replace(
@@ -161,13 +224,26 @@ def _log_term(expr: sp.Expr) -> tuple[sp.Expr, sp.Expr | None]:
 
 
 def _check(loss: sp.Expr, integrand: sp.Expr, act) -> None:
-    """Prove ∂L/∂a = integrand and, decisively, ∂L/∂z = a − y for a = f(z)."""
-    if not proof.equal(sp.diff(loss, a), integrand.subs(u, a), var=None):
+    """Prove ∂L/∂a = integrand and, decisively, ∂L/∂z = a − y for a = f(z).
+
+    With steps or pieces (leaky_relu, elu, softsign) the proofs are by cases
+    (``proof.is_zero_by_cases``: each side of every kink and the kink itself).
+    """
+    domains = {p.symbol: p.domain for p in act.parameters}
+
+    def zero(expr: sp.Expr, var: sp.Symbol | None) -> bool:
+        if proof.is_zero(expr, var=var):
+            return True
+        kinked = proof.has_kinks(expr) or expr.has(sp.Piecewise)
+        # at a kink a derivative is a convention (H(0) = 1/2), not a property of the loss: sides only
+        return kinked and proof.is_zero_by_cases(expr, var or a, domains, at_kinks=False)
+
+    if not zero(sp.diff(loss, a) - integrand.subs(u, a), None):
         raise errors.ProofError(f"matching loss of {act.name}: dL/da is not the integrand")
-    if not proof.is_zero(loss.subs(a, y).doit(), var=None):
+    if not zero(loss.subs(a, y).doit(), None):
         raise errors.ProofError(f"matching loss of {act.name}: L is not 0 at a = y")
     f = act.elementary(z)
-    if not proof.equal(sp.diff(loss.subs(a, f), z), f - y):
+    if not zero(sp.diff(loss.subs(a, f), z) - (f - y), z):
         raise errors.ProofError(f"matching loss of {act.name}: dL/dz is not a - y")
 
 

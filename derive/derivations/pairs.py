@@ -24,8 +24,8 @@ MAX_CLASSES = 20  # explicit K = 20 takes about two minutes; the symbolic-K deri
 
 
 def derive(
-    loss: str,
-    activation: str,
+    loss: str | type[catalog.Loss],
+    activation: str | type[catalog.Activation],
     classes: int | None = None,
     label_smoothing: bool | str | float | None = None,
     class_weights: bool = False,
@@ -40,7 +40,8 @@ def derive(
     >>> derive("cross_entropy", "softmax").delta
     a[j] - y[j]
 
-    For softmax, ``classes`` is an explicit number of classes K (default: a
+    ``loss`` and ``activation`` are catalog names (``derive list``) or classes, such as a user
+    formula ``derive.Loss.from_latex(...)``.  For softmax, ``classes`` is an explicit number of classes K (default: a
     symbolic K, nothing expanded); cross-entropy takes ``label_smoothing``
     (True for a symbolic ε, or a number in [0, 1)) and ``class_weights``
     (weights ω_k).  Raises :class:`~derive.errors.UnknownName` for a name not in
@@ -49,9 +50,7 @@ def derive(
     ln 0 is not), :class:`~derive.errors.InvalidOption` for an option that does
     not apply, or a value of the wrong type.  Results are cached (``derive.cache_clear()``).
     """
-    for kind, name in (("loss", loss), ("activation", activation)):
-        if not isinstance(name, str):
-            raise errors.InvalidOption(f"a {kind} is named by a string (see `derive list`), not {name!r}")
+    loss_cls, act = catalog.as_loss(loss), catalog.as_activation(activation)
     if not isinstance(class_weights, bool):
         raise errors.InvalidOption(f"class_weights is True (a weight ω_k per class) or False, not {class_weights!r}")
     if label_smoothing is not None and not isinstance(label_smoothing, (bool, str, int, float)):
@@ -60,20 +59,19 @@ def derive(
         )
     if classes is not None and not isinstance(classes, int):
         raise errors.InvalidOption(f"the number of classes is a whole number, not {type(classes).__name__}")
-    return _derive(loss, activation, classes, label_smoothing, class_weights)
+    return _derive(loss_cls, act, classes, label_smoothing, class_weights)
 
 
 @functools.cache
 def _derive(
-    loss: str,
-    activation: str,
+    loss_cls: type[catalog.Loss],
+    act: type[catalog.Activation],
     classes: int | None,
     label_smoothing: bool | str | float | None,
     class_weights: bool,
 ) -> steps.Derivation:
-    loss_cls = catalog.loss(loss)
-    act = catalog.activation(activation)
     catalog.check_domain(loss_cls, act)
+    catalog.check_parameters(loss_cls, act)
     _check_options(loss_cls, act, classes, label_smoothing, class_weights)
     if act.vector:
         smoothing = _smoothing(label_smoothing)
@@ -107,7 +105,7 @@ def _scalar(loss_cls: type[catalog.Loss], act: type[catalog.Activation]) -> step
     # 6. the mean over a batch of n inputs
     _batch(trace, grad_w, grad_b)
 
-    check(trace, _references(loss_cls, act))
+    check(trace, _references(loss_cls, act), _domains(loss_cls, act))
     return steps.Derivation(
         loss=loss_cls.name,
         activation=act.name,
@@ -116,7 +114,9 @@ def _scalar(loss_cls: type[catalog.Loss], act: type[catalog.Activation]) -> step
         grad_w=grad_w,
         grad_b=grad_b,
         conditions=_conditions(loss_cls, act),
-        analysis=analysis.analyse(delta_value, act),
+        analysis=analysis.analyse(delta_value, act, loss_cls),
+        loss_function=loss_cls,
+        activation_function=act,
     )
 
 
@@ -173,10 +173,17 @@ def _loss_factor(trace: list[steps.Step], loss_cls) -> sp.Expr:
     """Append ∂C/∂a: the plain derivative, then the catalog's written form."""
     raw = sp.diff(loss_cls.elementary(a, y), a)
     trace.append(steps.Step("differentiate", Partial(C, a), raw, f"differentiate {loss_cls.name} with respect to a"))
+    if loss_cls.subgradient:
+        trace.append(_convention(loss_cls.subgradient))
     written = loss_cls.gradient(a, y)
     if written != raw:
         trace.append(steps.Step("common denominator", Partial(C, a), written, "over one denominator"))
     return written
+
+
+def _convention(note: str) -> steps.Step:
+    """H(0) = 1/2: the subgradient a function with a kink is given there, stated as a step."""
+    return steps.Step("subgradient convention", sp.Heaviside(0, evaluate=False), sp.S.Half, note)
 
 
 def _activation_factor(trace: list[steps.Step], act) -> sp.Expr:
@@ -184,6 +191,8 @@ def _activation_factor(trace: list[steps.Step], act) -> sp.Expr:
     own = act(z).derivative()
     trace.append(steps.Step("differentiate", Partial(a, z), sp.Derivative(act(z), z), f"a = {act.name}(z)"))
     trace.append(steps.Step(f"derivative of {act.name}", Partial(a, z), own, f"{act.name}'(z) = {sp.sstr(own)}"))
+    if act.subgradient:
+        trace.append(_convention(act.subgradient))
     through = act.derivative_through_output(a)
     if through is None:
         return own
@@ -213,7 +222,21 @@ def _delta(trace: list[steps.Step], dC_da: sp.Expr, da_dz: sp.Expr) -> sp.Expr:
         trace.append(
             steps.Step("multiply", delta, value, f"nothing cancels: the activation's derivative {sp.sstr(da_dz)} stays")
         )
+    distributed = _distribute(value)
+    if sp.count_ops(distributed) < sp.count_ops(value):  # focal: a(1 − a) cancels term by term
+        trace.append(steps.Step("distribute", delta, distributed, "multiply out: the factors cancel term by term"))
+        return distributed
     return value
+
+
+def _distribute(value: sp.Expr) -> sp.Expr:
+    """c·(t₁ + t₂ + …) as c·t₁ + c·t₂ + …, each product with its powers combined (the longest sum)."""
+    sums = [f for f in sp.Mul.make_args(value) if f.is_Add]
+    if not sums:
+        return value
+    total = max(sums, key=lambda f: len(f.args))
+    outer = value / total
+    return sp.Add(*(sp.powsimp(outer * term) for term in total.args))
 
 
 def _weight_and_bias(trace: list[steps.Step], delta_value: sp.Expr) -> tuple[sp.Expr, sp.Expr]:
@@ -274,42 +297,74 @@ def _conditions(loss_cls, act) -> tuple[str, ...]:
 
 
 def _references(loss_cls, act) -> dict[sp.Expr, sp.Expr]:
-    """Independent values of every quantity, from ``sympy.diff`` of elementary forms."""
+    """Independent values of every quantity, from ``sympy.diff`` of elementary forms.
+
+    The derivatives are taken in real stand-ins of the variables and parameters (all of them are
+    real here): SymPy then skips its real/imaginary bookkeeping, which costs seconds for tanh and
+    cosh of a complex argument; the results are written back in derive's symbols.
+    """
+    params = [p.symbol for p in (*loss_cls.parameters, *act.parameters)]
+    real = {s: sp.Dummy(s.name, real=True) for s in (z, y, a, w_j, x_j, b, *params)}
+    zr, yr, ar, wr, xr, br = (real[s] for s in (z, y, a, w_j, x_j, b))
+    rest = sp.Dummy("rest", real=True)  # Σ over the other inputs: independent of w_j and b
+    back = {**{r: s for s, r in real.items()}, rest: z - w_j * x_j - b}
+
+    def in_real(expr: sp.Expr) -> sp.Expr:
+        return expr.xreplace({s: real[s] for s in params})
+
+    def plain(expr: sp.Expr) -> sp.Expr:
+        return expr.xreplace(back)
+
+    cost_of = lambda arg: in_real(loss_cls.elementary(act.elementary(arg), yr))  # noqa: E731
     f = act.elementary(z)
-    cost_of = lambda arg: loss_cls.elementary(act.elementary(arg), y)  # noqa: E731
-    rest = sp.Dummy("rest")  # Σ over the other inputs: independent of w_j and b
-    z_full = w_j * x_j + b + rest
-    back = {rest: z - w_j * x_j - b}
-    d_w = sp.diff(cost_of(z_full), w_j).subs(back)
-    d_b = sp.diff(cost_of(z_full), b).subs(back)
-    d_z = sp.diff(cost_of(z), z)
+    z_full = wr * xr + br + rest
+    d_w = plain(sp.diff(cost_of(z_full), wr))
+    d_b = plain(sp.diff(cost_of(z_full), br))
+    d_z = plain(sp.diff(cost_of(zr), zr))
+    d_f = plain(sp.diff(in_real(act.elementary(zr)), zr))
     mean = 1 / n
     return {
         a: f,
-        C: cost_of(z),
-        Partial(C, a): sp.diff(loss_cls.elementary(a, y), a).subs(a, f),
-        Partial(a, z): sp.diff(f, z),
-        sp.Derivative(act(z), z): sp.diff(f, z),
-        Partial(z, w_j): sp.diff(z_full, w_j),
-        Partial(z, b): sp.diff(z_full, b),
+        C: loss_cls.elementary(f, y),
+        Partial(C, a): plain(sp.diff(in_real(loss_cls.elementary(ar, yr)), ar)).subs(a, f),
+        Partial(a, z): d_f,
+        sp.Derivative(act(z), z): d_f,
+        Partial(z, w_j): plain(sp.diff(z_full, wr)),
+        Partial(z, b): plain(sp.diff(z_full, br)),
         Partial(C, z): d_z,
         delta: d_z,
         Partial(C, w_j): d_w,
         Partial(C, b): d_b,
-        C_batch: mean * SampleSum(cost_of(z)),
+        C_batch: mean * SampleSum(loss_cls.elementary(f, y)),
         Partial(C_batch, w_j): mean * SampleSum(d_w),
         Partial(C_batch, b): mean * SampleSum(d_b),
     }
 
 
-def check(trace: list[steps.Step], references: Mapping[sp.Expr, sp.Expr]) -> None:
+def _domains(loss_cls, act) -> dict[sp.Symbol, sp.Set]:
+    """The domain of each parameter of the pair (α of leaky_relu, κ of huber, ...)."""
+    return {p.symbol: p.domain for p in (*loss_cls.parameters, *act.parameters)}
+
+
+def check(
+    trace: list[steps.Step], references: Mapping[sp.Expr, sp.Expr], domains: Mapping[sp.Symbol, sp.Set] = {}
+) -> None:
     """Prove every step equal to its predecessor on the same quantity and to its reference.
 
+    A difference with a kink (relu, hinge, hard_sigmoid) that is not zero outright is proven by
+    cases: on each side of every kink of z and at the kink itself (``proof.is_zero_by_cases``);
+    ``domains`` gives the parameters' signs for that proof.
     Raises :class:`~derive.errors.ProofError` naming the first step that fails.
     """
+
+    def is_zero(expr: sp.Expr, conditions) -> bool:
+        if proof.has_kinks(expr) and proof.is_zero_by_cases(expr, z, dict(domains)):
+            return True
+        return proof.is_zero(expr)
+
     checking.check(
         trace,
         reference=references.get,
         evaluate=lambda expr: proof.elementary(expr.xreplace(references)),
-        is_zero=lambda expr, conditions: proof.is_zero(expr),
+        is_zero=is_zero,
     )

@@ -59,6 +59,7 @@ def objective(loss_cls, smoothing: sp.Expr | None = None, weights: bool = False)
             loss_cls.description,
             lambda m: loss_cls.elementary(a[m], y[m]),
             lambda m: loss_cls.gradient(a[m], y[m]),
+            sums_to_one=loss_cls.uses_sum_to_one,
         )
     target = y if smoothing is None else y_smooth
     weight = (lambda m: omega[m]) if weights else (lambda m: sp.S.One)
@@ -107,6 +108,8 @@ def derive_softmax(
             "indices i, j, k run over the classes 1..K",
         ),
         analysis=analysis_,
+        loss_function=catalog.LOSSES.get(obj.name),
+        activation_function=SOFTMAX,
         classes=K if classes is None else classes,
         jacobian=jacobian,
         options=steps.Options(classes=classes) if options is None else options,

@@ -41,19 +41,56 @@ _T = sp.Dummy("t", positive=True)
 
 def is_zero(expr: sp.Expr, var: sp.Symbol | None = notation.z) -> bool:
     """True when ``expr`` is proven identically zero (``var`` is the exponential variable)."""
+    quick = notation.evaluate_products(expr).rewrite("elementary")
+    if not quick.has(sp.Piecewise, notation.SampleSum):
+        if sp.cancel(quick) == 0:  # cancels as written (tanh kept)
+            return True
+        if _symbolic_powers(quick) and sp.cancel(_split_powers(quick)) == 0:  # x^(γ+1) = x^γ·x
+            return True
     expr = elementary(expr)
     if expr.has(notation.SampleSum):
         merged = _merge_sample_sums(expr)
         if merged is None:
             return False
         expr = elementary(merged)
+    if expr.has(sp.Piecewise):
+        expr = sp.piecewise_fold(expr)
+        if isinstance(expr, sp.Piecewise):  # the same conditions on both sides: branch by branch
+            return all(is_zero(value, var) for value, _ in expr.args)
     if normal_form(expr, var) == 0 or normal_form(sp.expand_log(expr, force=True), var) == 0:
+        return True
+    if _symbolic_powers(expr) and (sp.cancel(_split_powers(expr)) == 0 or _zero_for_real_symbols(expr)):
         return True
     if var is not None and expr.has(var):
         expr = expr.subs(var, sp.log(_T))
     # ln of a sum of fractions: one fraction inside, then split (ln(1 + 1/t) = ln(t + 1) − ln t)
     expr = expr.replace(sp.log, lambda u: sp.log(sp.together(u)))
     return normal_form(sp.expand_log(expr, force=True), None) == 0
+
+
+def _symbolic_powers(expr: sp.Expr) -> bool:
+    """True when ``expr`` has a power with a symbolic exponent (focal loss's (1 − a)^γ)."""
+    return any(not p.exp.is_number for p in expr.atoms(sp.Pow))
+
+
+def _zero_for_real_symbols(expr: sp.Expr) -> bool:
+    """True when ``expr`` cancels with every symbol real (all of derive's variables and parameters are).
+
+    For real z SymPy writes (1/(1 + e^{−z}))^γ as (1 + e^{−z})^{−γ} on both sides alike, so that a
+    power with a symbolic exponent (focal loss) is one generator for ``cancel``.
+    """
+    real = {s: sp.Dummy(s.name, real=True) for s in expr.free_symbols if isinstance(s, sp.Symbol)}
+    return sp.cancel(_split_powers(expr.xreplace(real))) == 0
+
+
+def _split_powers(expr: sp.Expr) -> sp.Expr:
+    """x^(γ + c) as x^γ·x^c for a number c, so that cancel sees one generator x^γ."""
+
+    def split(power: sp.Pow) -> sp.Expr:
+        number, rest = power.exp.as_coeff_Add()
+        return sp.Mul(sp.Pow(power.base, rest), sp.Pow(power.base, number), evaluate=False)
+
+    return expr.replace(lambda e: e.is_Pow and not e.exp.is_number and e.exp.as_coeff_Add()[0] != 0, split)
 
 
 def normal_form(expr: sp.Expr, var: sp.Symbol | None = notation.z) -> sp.Expr:
@@ -98,3 +135,142 @@ def is_zero_exp_atoms(expr: sp.Expr) -> bool:
 
     rational = elementary(expr).replace(sp.exp, atom)
     return sp.expand(sp.fraction(sp.together(rational))[0]) == 0
+
+
+# -- functions with kinks: a proof by cases -----------------------------------------------------------
+
+#: Functions whose value or derivative jumps where an argument changes sign.
+KINKED = (sp.Heaviside, sp.Max, sp.Min, sp.Abs, sp.sign)
+_S = sp.Dummy("s", positive=True)
+
+
+def has_kinks(expr: sp.Expr) -> bool:
+    """True when ``expr`` holds a Heaviside step, max, min, |·| or sign."""
+    return expr.has(*KINKED)
+
+
+def is_zero_by_cases(
+    expr: sp.Expr, var: sp.Symbol = notation.z, domains: dict[sp.Symbol, sp.Set] | None = None, at_kinks: bool = True
+) -> bool:
+    """True when ``expr`` (real ``var``) is proven 0 at each kink of ``var`` and between the kinks.
+
+    The kinks are the real numbers where an argument of a Heaviside step, max, min or |·| in
+    ``var`` alone changes sign (0 for relu, ±3 for hard_sigmoid).  Between two kinks ``var`` is
+    written so that SymPy knows its side (c ± ln(1 + s), or c₁ + (c₂ − c₁)/(1 + s), with s > 0), so
+    every step function there has one value; at a kink, the convention H(0) = 1/2 is what is proven
+    (``at_kinks=False``: the kinks themselves are left out, for a statement that holds almost everywhere).
+    A parameter whose domain (``domains``) is (0, ∞) or [0, ∞) is a positive or non-negative
+    symbol for the proof (the slope α, the scale of elu).
+    Arguments that hold other symbols (1 − y·a of hinge) are split by their own sign, all three
+    cases, and the expression must vanish in every one.  False means "not proven".
+    """
+    expr = elementary(expr).xreplace(signed_parameters(domains or {}))
+    kinks = _kinks(expr, var)
+    if not kinks:
+        return _zero_by_atom_signs(expr)
+    cases = [*(kinks if at_kinks else ()), kinks[0] - sp.log(1 + _S), kinks[-1] + sp.log(1 + _S)]
+    cases += [lo + (hi - lo) / (1 + _S) for lo, hi in zip(kinks, kinks[1:], strict=False)]
+    return all(_zero_by_atom_signs(_expand_kinks(expr.subs(var, value))) for value in cases)
+
+
+def _expand_kinks(expr: sp.Expr) -> sp.Expr:
+    """Arguments of step functions factored, so that αt + (1 − α)t is t, α − α/(1 + s) is αs/(1 + s),
+    and SymPy can sign them and evaluate H, max, min, |·|."""
+    expr = expr.replace(
+        lambda e: isinstance(e, KINKED), lambda e: e.func(*(sp.factor(sp.together(arg)) for arg in e.args))
+    )
+    if expr.has(sp.Piecewise):  # the conditions of pieces: a < 0 with a = αt + (1 − α)t is t < 0, False
+        expr = expr.replace(
+            lambda e: isinstance(e, sp.core.relational.Relational) and e.has(*expr.free_symbols),
+            lambda e: e.func(sp.factor(sp.together(e.lhs - e.rhs)), 0),
+        )
+    return expr
+
+
+settle = _expand_kinks
+
+
+def signed_parameters(domains: dict[sp.Symbol, sp.Set]) -> dict[sp.Symbol, sp.Dummy]:
+    """A positive (or non-negative) stand-in for each parameter whose domain says so."""
+    out = {}
+    for symbol, domain in domains.items():
+        if domain.is_subset(sp.Interval.open(0, sp.oo)):
+            out[symbol] = sp.Dummy(symbol.name, positive=True)
+        elif domain.is_subset(sp.Interval(0, sp.oo)):
+            out[symbol] = sp.Dummy(symbol.name, nonnegative=True)
+    return out
+
+
+def _kink_arguments(expr: sp.Expr) -> list[sp.Expr]:
+    """The expressions whose sign switches a step function of ``expr``."""
+    out = []
+    for atom in expr.atoms(*KINKED):
+        if isinstance(atom, (sp.Max, sp.Min)):
+            first, *rest = atom.args
+            out += [first - other for other in rest]
+        else:
+            out.append(atom.args[0])
+    for piecewise in expr.atoms(sp.Piecewise):  # the conditions of pieces switch too
+        for _, condition in piecewise.args:
+            out += [r.lhs - r.rhs for r in condition.atoms(sp.core.relational.Relational)]
+    return out
+
+
+def kinks(expr: sp.Expr, var: sp.Symbol) -> list[sp.Expr]:
+    """The sorted real numbers where a step function, max, min, |·| or piece of ``expr`` switches in ``var``."""
+    return _kinks(expr, var)
+
+
+def _kinks(expr: sp.Expr, var: sp.Symbol) -> list[sp.Expr]:
+    """The sorted real kinks of ``var``: roots of kink arguments that are polynomials in ``var`` alone."""
+    points = set()
+    for argument in _kink_arguments(expr):
+        if argument.free_symbols != {var} or not argument.is_polynomial(var):
+            continue
+        points |= {root for root in sp.Poly(argument, var).real_roots() if root.is_rational}
+    return sorted(points)
+
+
+def _zero_by_atom_signs(expr: sp.Expr, depth: int = 0) -> bool:
+    """``expr`` is 0 whatever the sign of each kink argument SymPy cannot sign itself (≤ 3 splits)."""
+    if sp.cancel(expr) == 0:  # cheap first: the two sides agree as written
+        return True
+    if expr.has(sp.Piecewise) and is_zero(expr, var=None):  # pieces fold branch by branch before any split
+        return True
+    unsigned = [
+        u for u in _kink_arguments(expr) if u.is_positive is None and u.is_negative is None and u.is_zero is None
+    ]
+    if not unsigned or depth >= 3:
+        return is_zero(expr, var=None)
+    u = min(unsigned, key=sp.count_ops)
+    return all(_zero_by_atom_signs(_with_sign(expr, u, sign), depth + 1) for sign in (1, -1, 0))
+
+
+def _with_sign(expr: sp.Expr, u: sp.Expr, sign: int) -> sp.Expr:
+    """``expr`` with every step function of ``u`` (or −u) evaluated for sign(u) = ``sign``."""
+    step = {1: sp.S.One, -1: sp.S.Zero, 0: sp.S.Half}
+
+    def evaluate(atom: sp.Expr) -> sp.Expr:
+        if isinstance(atom, sp.Heaviside):
+            arg = atom.args[0]
+            if sp.expand(arg - u) == 0:
+                return step[sign]
+            if sp.expand(arg + u) == 0:
+                return step[-sign]
+        elif isinstance(atom, (sp.Max, sp.Min)) and len(atom.args) == 2:
+            p, q = atom.args
+            for first, second in ((p, q), (q, p)):
+                if sp.expand(first - second - u) == 0:  # sign(u) > 0: first is the larger
+                    if sign == 0:  # equal: the simpler of the two (0 for max(0, u))
+                        return min(first, second, key=sp.count_ops)
+                    bigger, smaller = (first, second) if sign > 0 else (second, first)
+                    return bigger if isinstance(atom, sp.Max) else smaller
+        elif isinstance(atom, sp.Abs):
+            arg = atom.args[0]
+            if sp.expand(arg - u) == 0 or sp.expand(arg + u) == 0:
+                if sign == 0:
+                    return sp.S.Zero
+                return arg if sign * (1 if sp.expand(arg - u) == 0 else -1) >= 0 else -arg
+        return atom
+
+    return expr.replace(lambda e: isinstance(e, KINKED), evaluate)

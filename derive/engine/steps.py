@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import sympy as sp
+from sympy.printing.latex import LatexPrinter
 
 from derive.engine import notation
 
@@ -25,10 +26,18 @@ SYMBOL_LATEX: Mapping[sp.Symbol, str] = {
 }
 
 
+class _LatexPrinter(LatexPrinter):
+    """SymPy's LaTeX, with |x| as ``\\lvert x \\rvert`` (the bars of an absolute value, not of a divisor)."""
+
+    def _print_Abs(self, expr, exp=None):
+        tex = rf"\lvert {self._print(expr.args[0])} \rvert"
+        return tex if exp is None else rf"{tex}^{{{exp}}}"
+
+
 def to_latex(expr: sp.Basic, symbol_names: Mapping[sp.Symbol, str] | None = None) -> str:
     """LaTeX of an expression in derive's notation (``symbol_names`` overrides it)."""
     names = {**SYMBOL_LATEX, **(symbol_names or {})}
-    return sp.latex(expr, symbol_names=names, ln_notation=True)
+    return _LatexPrinter({"symbol_names": names, "ln_notation": True}).doprint(expr)
 
 
 def _aligned(trace: tuple[Step, ...], last: str = "") -> str:
@@ -109,15 +118,16 @@ class Analysis:
     ``factor``: δ / (a − y), the factor that scales learning (a(1 − a) for quadratic∘σ).
     ``bound``: the supremum of |factor| over the activation's range, so
     |δ| ≤ bound·|a − y| (1/4 for quadratic∘σ); None when it depends on y or is unknown.
-    ``limits``: δ at the wrong end of saturation, {"z->oo, y=0": …, "z->-oo, y=1": …}.
-    ``saturates``: one of those limits is 0, so a badly wrong neuron learns slowly.
+    ``limits``: δ at the wrong end of saturation, {"z->oo, y=0": …, "z->-oo, y=1": …} (hinge: y = −1
+    and 1); None for a limit SymPy could not find.
+    ``saturates``: one of those limits is 0, so a badly wrong neuron learns slowly; None when unknown.
     """
 
     cancels: bool
     factor: sp.Expr
     bound: sp.Expr | None
-    limits: Mapping[str, sp.Expr]
-    saturates: bool
+    limits: Mapping[str, sp.Expr | None]
+    saturates: bool | None
 
 
 @dataclass(frozen=True)
@@ -167,6 +177,16 @@ class Derivation:
     classes: sp.Expr | int | None = None  # K for softmax (a symbol, or a number when explicit)
     jacobian: sp.Basic | None = None  # ∂a_i/∂z_j for softmax
     options: Options = field(default=Options())  # what derive(...) was asked for: ε, ω, explicit K
+    #: The catalog (or user) classes of the loss and the activation: what export and render look up.
+    loss_function: type | None = field(default=None, repr=False, compare=False)
+    activation_function: type | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def parameters(self) -> tuple:
+        """The parameters of the pair (α, κ, γ, ...): symbols in the steps, keywords of exported code."""
+        return tuple(
+            p for cls in (self.loss_function, self.activation_function) for p in getattr(cls, "parameters", ())
+        )
 
     @property
     def cancels(self) -> bool:
@@ -174,8 +194,8 @@ class Derivation:
         return self.analysis.cancels
 
     @property
-    def saturates(self) -> bool:
-        """True when δ → 0 as the neuron saturates at the wrong end."""
+    def saturates(self) -> bool | None:
+        """True when δ → 0 as the neuron saturates at the wrong end (None: a limit could not be found)."""
         return self.analysis.saturates
 
     def _repr_latex_(self) -> str:
@@ -206,9 +226,10 @@ class Derivation:
             "saturates": an.saturates,
             "slowdown_factor": str(an.factor),
             "slowdown_bound": None if an.bound is None else str(an.bound),
-            "saturation_limits": {k: str(v) for k, v in an.limits.items()},
+            "saturation_limits": {k: None if v is None else str(v) for k, v in an.limits.items()},
             "conditions": list(self.conditions),
             "options": self.options.as_dict(),
+            "parameters": [p.as_dict() for p in self.parameters],
             **({} if self.classes is None else {"classes": str(self.classes), "jacobian": str(self.jacobian)}),
             "steps": [step.as_dict() for step in self.steps],
         }

@@ -106,6 +106,8 @@ class Document:
     sections: list[Section]
     table: list[dict[str, str]] = field(default_factory=list)
     figures: list[Figure] = field(default_factory=list)
+    #: What the parameters are assumed to be, as LaTeX (``\alpha > 0``): ``% assume:`` lines for derive verify.
+    assumptions: list[str] = field(default_factory=list)
 
 
 class Underbrace(sp.Expr):
@@ -238,11 +240,12 @@ def derivation_section(d: steps.Derivation, style: Notation) -> Section:
             else f", and $|\\delta| \\le {tex(an.bound, style)}\\,|{style.output} - {style.target}|$"
         )
         verdict = f"Nothing cancels: the derivative of {text(d.activation)} stays in the error{bound}."
-    saturates = (
-        "It saturates: when the output is saturated at the wrong end, the error tends to 0 and learning slows down."
-        if an.saturates
-        else "It does not saturate: a badly wrong output still learns fast."
-    )
+    saturates = {
+        True: "It saturates: when the output is saturated at the wrong end, the error tends to 0 and learning "
+        "slows down.",
+        False: "It does not saturate: a badly wrong output still learns fast.",
+        None: "Whether it saturates is not known: derive could not find the limit of the error at a wrong end.",
+    }[an.saturates]
     summary = (delta, verdict, saturates)
     intro = (
         f"The cost {text(d.loss)} composed with the activation {text(d.activation)}. "
@@ -280,13 +283,18 @@ def _markdown_line(latex_line: str) -> str:
     return latex_line.replace(r"\_", "_").replace(r"\,", " ")
 
 
+def yes_no(flag: bool | None) -> str:
+    """yes, no, or ? when not known."""
+    return "?" if flag is None else ("yes" if flag else "no")
+
+
 def table_rows(derivations: Iterable[steps.Derivation], style: Notation) -> list[dict[str, str]]:
     return [
         {
             "loss": text(d.loss),
             "activation": text(d.activation),
             "cancels": "yes" if d.cancels else "no",
-            "saturates": "yes" if d.saturates else "no",
+            "saturates": yes_no(d.saturates),
             "delta": tex(d.delta, style),
         }
         for d in derivations
@@ -350,6 +358,7 @@ def render(
             sections=doc.sections,
             table=doc.table,
             figures=doc.figures,
+            assumptions=doc.assumptions,
             notation=style.table(),
             cost=style.cost,
             version=_version.__version__,
@@ -365,7 +374,25 @@ def derivation_document(
     figures: Sequence[Figure] = (),
 ) -> Document:
     title = f"The gradient of {text(d.loss)} $\\circ$ {text(d.activation)}"
-    return Document(title, [derivation_section(d, style)], list(table or []), list(figures))
+    return Document(
+        title, [derivation_section(d, style)], list(table or []), list(figures), parameter_assumptions(d, style)
+    )
+
+
+def parameter_assumptions(d: steps.Derivation, style: Notation) -> list[str]:
+    """``\\alpha > 0``, ``\\gamma \\ge 0``, ...: each parameter's domain as relations in LaTeX."""
+    out = []
+    for p in d.parameters:
+        symbol, domain = tex(p.symbol, style), p.domain
+        if not isinstance(domain, sp.Interval):
+            continue
+        if domain.inf.is_finite:
+            relation = ">" if domain.left_open else r"\ge"
+            out.append(f"{symbol} {relation} {tex(domain.inf, style)}")
+        if domain.sup.is_finite:
+            relation = "<" if domain.right_open else r"\le"
+            out.append(f"{symbol} {relation} {tex(domain.sup, style)}")
+    return out
 
 
 def latex(d: steps.Derivation, template: str = "fragment", **symbols: str) -> str:

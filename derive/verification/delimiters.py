@@ -329,13 +329,10 @@ def split_top(body: str, separator: str) -> list[tuple[int, int]]:
     """(start, end) spans of ``body`` cut at ``separator`` outside braces and nested environments."""
     spans, depth, env_depth, start, k = [], 0, 0, 0, 0
     while k < len(body):
-        if body.startswith("\\begin{", k):
-            env_depth += 1
-            k += 7
-            continue
-        if body.startswith("\\end{", k):
-            env_depth -= 1
-            k += 5
+        if body.startswith("\\begin{", k) or body.startswith("\\end{", k):  # the whole \begin{name}
+            env_depth += 1 if body.startswith("\\begin{", k) else -1
+            close = body.find("}", k)
+            k = len(body) if close < 0 else close + 1
             continue
         ch = body[k]
         if ch == "\\" and body.startswith(separator, k) and depth == 0 and env_depth == 0:

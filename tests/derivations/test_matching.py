@@ -104,7 +104,7 @@ def test_unknown_activation():
     [
         ("softmax", errors.InvalidOption, "the loss with δ = a - y for softmax is cross_entropy"),
         ("Softmax", errors.InvalidOption, "derive show cross_entropy softmax"),
-        (3, errors.InvalidOption, "an activation is named by a string"),
+        (3, errors.InvalidOption, "an activation is a name"),
         (["sigmoid"], errors.InvalidOption, "not ['sigmoid']"),
         (None, errors.InvalidOption, "not None"),
     ],
@@ -122,3 +122,56 @@ def test_steps_are_a_derivation():
     data = result.as_dict()
     assert data["activation"] == "sigmoid" and data["matches"] == "bce"
     assert data["loss"] == "y*log(y/a) + (1 - y)*log((1 - y)/(1 - a))"
+
+
+# -- the wider catalog ------------------------------------------------------------------------
+
+ALPHA = sp.Symbol("alpha")
+
+
+@pytest.mark.parametrize(("act", "alpha"), [("leaky_relu", 0.1), ("elu", 0.7), ("elu", 1.0)])
+def test_piecewise_matching_losses_have_gradient_a_minus_y(act, alpha):
+    """leaky_relu and elu: a closed form in pieces; dL/dz = a − y by finite differences, L ≥ 0, L(y, y) = 0."""
+    result = matching.matching_loss(act)
+    assert result.closed_form and isinstance(result.loss, sp.Piecewise)
+    f = catalog.activation(act).elementary(z).subs(ALPHA, alpha)
+    loss = result.loss.subs(ALPHA, alpha)
+    loss_of_z = sp.lambdify((z, y), loss.subs(a, f), "mpmath")
+    act_num = sp.lambdify(z, f, "mpmath")
+    for zv, yv in zip(RNG.uniform(-2.5, 2.5, 20), RNG.uniform(-0.6, 2.0, 20), strict=True):
+        if abs(zv) < 1e-3:
+            continue  # the kink
+        zv, yv = mpmath.mpf(zv), mpmath.mpf(max(yv, -0.9 * alpha))  # y in the range of elu too
+        with mpmath.workdps(30):
+            slope = mpmath.diff(lambda t, target=yv: loss_of_z(t, target), zv)
+            assert slope == pytest.approx(float(act_num(zv) - yv), rel=1e-12)
+            assert loss_of_z(zv, yv) >= 0
+    exact = result.loss.subs(ALPHA, sp.nsimplify(alpha))
+    assert all(exact.subs({a: v, y: v}) == 0 for v in (sp.Rational(-1, 3), sp.Rational(1, 2)))
+
+
+@pytest.mark.parametrize(
+    ("act", "reason"),
+    [
+        ("gelu", "gelu has no matching loss: gelu is not monotone"),
+        ("silu", "silu has no matching loss: silu is not monotone"),
+        ("gelu_tanh", "gelu_tanh has no matching loss: gelu_tanh is not monotone"),
+        ("hard_sigmoid", "hard_sigmoid has no matching loss: hard_sigmoid is flat for |z| > 3"),
+    ],
+)
+def test_non_monotone_or_flat_activations_have_no_matching_loss_and_say_why(act, reason):
+    with pytest.raises(errors.NoMatchingLoss, match=re.escape(reason)):
+        matching.matching_loss(act)
+
+
+def test_softsign_has_a_matching_loss_without_a_closed_form():
+    """g(a) = (1 − |a|)² > 0 on (−1, 1): the loss exists; SymPy's pieces hold ln of negative numbers, so it stays
+    the integral, and the integral's dL/dz = a − y is checked with mpmath quadrature."""
+    result = matching.matching_loss("softsign")
+    assert not result.closed_form and result.loss.has(sp.Integral)
+    integrand = sp.lambdify((u, y), (u - y) / (1 - sp.Abs(u)) ** 2, "mpmath")
+    softsign = lambda t: t / (1 + abs(t))  # noqa: E731
+    zv, yv = mpmath.mpf("-0.8"), mpmath.mpf("0.2")
+    with mpmath.workdps(30):
+        L = lambda t: mpmath.quad(lambda s: integrand(s, yv), [yv, 0, softsign(t)])  # noqa: E731
+        assert mpmath.diff(L, zv) == pytest.approx(float(softsign(zv) - yv), rel=1e-12)

@@ -8,6 +8,7 @@ the engine's own check is shown to reject a wrong step.
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import mpmath
 import numpy as np
@@ -25,18 +26,36 @@ VALID_PAIRS = [(loss, act) for loss, act in catalog.pairs(valid=True) if act != 
 INVALID_PAIRS = catalog.pairs(valid=False)
 
 
+#: A value of each parameter (α, κ, β, γ, v) for the numeric tests, away from the defaults.
+VALUES = {"alpha": sp.Rational(3, 10), "kappa": sp.Rational(1, 2), "beta": sp.Rational(3, 4), "gamma": 2, "v": 3}
+CLASSIC = {"quadratic", "bce", "poisson"}, {"sigmoid", "tanh", "identity", "exp", "softplus", "relu"}
+
+
+def _fixed(loss: str, act: str, expr: sp.Expr) -> sp.Expr:
+    """``expr`` with the pair's parameters at their test values."""
+    params = (*catalog.loss(loss).parameters, *catalog.activation(act).parameters)
+    return expr.subs({p.symbol: VALUES[p.symbol.name] for p in params})
+
+
 def _elementary_cost(loss: str, act: str, arg: sp.Expr) -> sp.Expr:
-    return catalog.loss(loss).elementary(catalog.activation(act).elementary(arg), y)
+    return _fixed(loss, act, catalog.loss(loss).elementary(catalog.activation(act).elementary(arg), y))
 
 
 def _sample_targets(loss: str, count: int) -> np.ndarray:
-    top = 1.0 if loss == "bce" else 3.0
+    if catalog.loss(loss).y_domain == sp.FiniteSet(-1, 1):  # hinge: labels ±1
+        return RNG.choice([-1.0, 1.0], count)
+    top = 1.0 if loss in ("bce", "focal") else 3.0
     return RNG.uniform(0.0, top, count)
 
 
 def _sample_z(count: int) -> np.ndarray:
     values = RNG.uniform(-4.0, 4.0, count)
-    return np.where(np.abs(values) < 1e-2, 0.5, values)  # keep off relu's kink
+    near_kink = np.min(np.abs(values[:, None] - np.array([0.0, -3.0, 3.0])), axis=1) < 1e-2
+    return np.where(near_kink, 0.5, values)  # keep off the kinks of relu (0) and hard_sigmoid (±3)
+
+
+#: NumPy has no erf; the FD tests lambdify it with math.erf.
+NUMPY = [{"erf": np.vectorize(math.erf)}, "numpy"]
 
 
 # -- results -----------------------------------------------------------------------
@@ -53,12 +72,68 @@ KNOWN = [
     ("poisson", "sigmoid", "(1 - a)*(a - y)", False, True, "1"),
     ("poisson", "exp", "a - y", True, False, "1"),
     ("poisson", "softplus", "(1 - exp(-a))*(a - y)/a", False, False, None),
+    # the wider catalog: one row per new function at least
+    ("quadratic", "leaky_relu", "(a - y)*(alpha + (1 - alpha)*Heaviside(a))", False, False, None),
+    ("quadratic", "elu", "(a - y)*((a + alpha)*Heaviside(-a) + Heaviside(a))", False, True, None),
+    ("quadratic", "softsign", "(1 - Abs(a))**2*(a - y)", False, True, None),
+    ("quadratic", "hard_sigmoid", "(a - y)*(Heaviside(z + 3)/6 - Heaviside(z - 3)/6)", False, True, None),
+    ("quadratic", "silu", "(a - y)*(z*(1 - sigmoid(z)) + 1)*sigmoid(z)", False, True, None),
+    (
+        "quadratic",
+        "gelu",
+        "(a - y)*(sqrt(2)*z*exp(-z**2/2)/(2*sqrt(pi)) + erf(sqrt(2)*z/2)/2 + 1/2)",
+        False,
+        True,
+        None,
+    ),
+    (  # f' = (1 + tanh u)/2 + z(1 − tanh² u)u'/2, u = √(2/π)(z + 0.044715 z³), by hand
+        "quadratic",
+        "gelu_tanh",
+        "(a - y)*(sqrt(2)*z*(1 - tanh(sqrt(2)*(8943*z**3/200000 + z)/sqrt(pi))**2)*(26829*z**2/200000 + 1)"
+        "/(2*sqrt(pi)) + tanh(sqrt(2)*(8943*z**3/200000 + z)/sqrt(pi))/2 + 1/2)",
+        False,
+        True,
+        None,
+    ),
+    ("gaussian_nll", "identity", "(a - y)/v", True, False, "1/v"),
+    ("log_cosh", "identity", "tanh(a - y)", False, False, None),
+    (
+        "huber",
+        "identity",
+        "Piecewise((kappa, a - y > kappa), (-kappa, a - y < -kappa), (a - y, True))",
+        False,
+        False,
+        None,
+    ),
+    (
+        "smooth_l1",
+        "sigmoid",
+        "a*(1 - a)*Piecewise((1, a - y > beta), (-1, a - y < -beta), ((a - y)/beta, True))",
+        False,
+        True,
+        None,
+    ),
+    ("hinge", "identity", "-y*Heaviside(1 - a*y)", False, False, None),
+    ("hinge", "sigmoid", "-a*y*(1 - a)*Heaviside(1 - a*y)", False, True, None),
+    ("squared_hinge", "identity", "-2*y*Max(0, 1 - a*y)", False, False, None),
+    (
+        "focal",
+        "sigmoid",
+        "a*gamma*y*(1 - a)**gamma*log(a) - a**gamma*gamma*(1 - a)*(1 - y)*log(1 - a) + a**(gamma + 1)*(1 - y)"
+        " - y*(1 - a)**(gamma + 1)",
+        False,
+        False,
+        None,
+    ),
 ]
-SYMS = {"a": a, "y": y, "z": z}
+SYMS = {"a": a, "y": y, "z": z, "sigmoid": catalog.activation("sigmoid"), **{name: sp.Symbol(name) for name in VALUES}}
 
 
-def test_known_table_covers_every_valid_pair():
-    assert sorted((row[0], row[1]) for row in KNOWN) == sorted(VALID_PAIRS)
+def test_known_table_covers_every_classic_pair_and_every_function():
+    classic = [(loss, act) for loss, act in VALID_PAIRS if loss in CLASSIC[0] and act in CLASSIC[1]]
+    assert set(classic) <= {(row[0], row[1]) for row in KNOWN}
+    assert {row[0] for row in KNOWN} == {loss for loss, _ in VALID_PAIRS}
+    assert {row[1] for row in KNOWN} == {act for _, act in VALID_PAIRS}
 
 
 @pytest.mark.parametrize(("loss", "act", "delta_", "cancels", "saturates", "bound"), KNOWN)
@@ -86,20 +161,27 @@ def test_saturation_limits_of_quadratic_sigmoid_and_bce_sigmoid():
 
 
 def test_delta_equals_sympy_diff_of_the_elementary_cost(pair):
+    """Symbolically for the classic pairs; at 50 digits at random points for the wider catalog."""
     loss, act = pair
     d = pairs.derive(loss, act)
     reference = sp.diff(_elementary_cost(loss, act, z), z)
-    mine = d.delta.subs(a, catalog.activation(act).elementary(z))
-    assert sp.simplify(mine - reference) == 0
+    mine = _fixed(loss, act, d.delta.subs(a, catalog.activation(act).elementary(z)))
+    if loss in CLASSIC[0] and act in CLASSIC[1]:
+        assert sp.simplify(mine - reference) == 0
+        return
+    difference = sp.lambdify((z, y), mine - reference, "mpmath")
+    with mpmath.workdps(50):
+        for zv, yv in zip(_sample_z(12), _sample_targets(loss, 12), strict=True):
+            assert abs(difference(mpmath.mpf(zv), mpmath.mpf(yv))) < mpmath.mpf(10) ** -40
 
 
 def test_delta_and_gradients_match_central_finite_differences(pair):
     loss, act = pair
     d = pairs.derive(loss, act)
     f = catalog.activation(act).elementary(z)
-    cost = sp.lambdify((z, y), _elementary_cost(loss, act, z), "numpy")
-    delta_ = sp.lambdify((z, y), d.delta.subs(a, f), "numpy")
-    grad_w = sp.lambdify((z, y, x_j), d.grad_w.subs(a, f), "numpy")
+    cost = sp.lambdify((z, y), _elementary_cost(loss, act, z), NUMPY)
+    delta_ = sp.lambdify((z, y), _fixed(loss, act, d.delta.subs(a, f)), NUMPY)
+    grad_w = sp.lambdify((z, y, x_j), _fixed(loss, act, d.grad_w.subs(a, f)), NUMPY)
     zs, ys, xs = _sample_z(25), _sample_targets(loss, 25), RNG.normal(size=25)
     h = 1e-6
     fd_z = (cost(zs + h, ys) - cost(zs - h, ys)) / (2 * h)
@@ -122,8 +204,8 @@ def test_every_step_holds_numerically_at_50_digits(pair):
     for step in d.steps:
         if step.lhs not in refs or step.expr.has(notation.SampleSum):
             continue
-        mine = sp.lambdify((z, y, x_j), proof.elementary(step.expr.xreplace(refs)), "mpmath")
-        want = sp.lambdify((z, y, x_j), refs[step.lhs], "mpmath")
+        mine = sp.lambdify((z, y, x_j), _fixed(loss, act, proof.elementary(step.expr.xreplace(refs))), "mpmath")
+        want = sp.lambdify((z, y, x_j), _fixed(loss, act, refs[step.lhs]), "mpmath")
         with mpmath.workdps(50):
             for p in points:
                 assert abs(mine(*p) - want(*p)) < mpmath.mpf(10) ** -40, step
@@ -193,7 +275,43 @@ def test_engine_rejects_wrong_steps(lhs, wrong):
 
 def test_engine_accepts_its_own_trace(pair):
     d = pairs.derive(*pair)
-    pairs.check(list(d.steps), pairs._references(catalog.loss(pair[0]), catalog.activation(pair[1])))
+    loss_cls, act = catalog.loss(pair[0]), catalog.activation(pair[1])
+    pairs.check(list(d.steps), pairs._references(loss_cls, act), pairs._domains(loss_cls, act))
+
+
+@pytest.mark.parametrize(
+    ("loss", "act", "expected"),
+    [
+        ("hinge", "relu", {"z->oo, y=-1": "1", "z->-oo, y=1": "0"}),
+        ("quadratic", "gelu", {"z->oo, y=0": "oo", "z->-oo, y=1": "0"}),
+        ("quadratic", "elu", {"z->oo, y=0": "oo", "z->-oo, y=1": "0"}),
+        ("huber", "identity", {"z->oo, y=0": "kappa", "z->-oo, y=1": "-kappa"}),
+    ],
+)
+def test_saturation_limits_of_the_wider_catalog(loss, act, expected):
+    """Limits at the wrong ends: hinge's are at y = −1 and 1; gelu tends to 0 (not its minimum) as z → −∞."""
+    limits = pairs.derive(loss, act).analysis.limits
+    assert {end: str(value) for end, value in limits.items()} == expected
+
+
+@pytest.mark.parametrize(
+    ("loss", "act"), [("hinge", "relu"), ("quadratic", "leaky_relu"), ("quadratic", "hard_sigmoid")]
+)
+def test_a_kink_has_its_subgradient_convention_as_a_step(loss, act):
+    d = pairs.derive(loss, act)
+    convention = [s for s in d.steps if s.rule == "subgradient convention"]
+    assert convention and convention[0].expr == sp.S.Half and "H(0) = 1/2" in convention[0].note
+
+
+def test_the_engine_rejects_a_wrong_subgradient_at_the_kink():
+    """α + (1 − α)·H(z) is proven by cases; a derivative off by a term that is 0 except at z = 0 is caught."""
+    loss_cls, act = catalog.loss("quadratic"), catalog.activation("leaky_relu")
+    alpha = act.parameters[0].symbol
+    refs, domains = pairs._references(loss_cls, act), pairs._domains(loss_cls, act)
+    pairs.check([Step("right", Partial(a, z), alpha + (1 - alpha) * sp.Heaviside(z))], refs, domains)
+    wrong = alpha + (1 - alpha) * sp.Piecewise((1, z >= 0), (0, True))  # the right derivative at z = 0
+    with pytest.raises(errors.ProofError):
+        pairs.check([Step("wrong at 0", Partial(a, z), wrong)], refs, domains)
 
 
 # -- bad input --------------------------------------------------------------------------------
@@ -203,8 +321,8 @@ def test_engine_accepts_its_own_trace(pair):
 def test_invalid_pairs_raise_domain_error(loss, act):
     if act == "softmax":
         pattern = f"{loss} is a loss of one output, but softmax gives K outputs; use one of: quadratic, cross_entropy"
-    elif loss == "cross_entropy":
-        pattern = f"cross_entropy needs the K outputs of softmax, but {act} gives one; for one output use bce"
+    elif not catalog.loss(loss).scalar:
+        pattern = f"{loss} needs the K outputs of softmax, but {act} gives one; for one output use bce"
     else:
         pattern = rf"{loss} needs a in .* but {act} gives a in"
     with pytest.raises(errors.DomainError, match=pattern):
