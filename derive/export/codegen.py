@@ -20,6 +20,14 @@ one-hot first), a symbolic ε becomes the required keyword ``label_smoothing``, 
 weights the required keyword ``class_weights`` (shape (K,)); an explicit K is checked
 against z.shape[1].  ``to_numpy(d)`` and ``functions(d)`` run the same source, so what
 you test is what you export.
+
+Scalar pairs: the pairs of ``stable.SCALAR`` print their hand-written forms; every other pair
+(user formulas included) the forms composed of proven pieces (``derive.export.composed``).  The
+parameters of the pair (α of leaky_relu, κ of huber, ...) are keyword-only arguments named by
+``Parameter.keyword`` with ``Parameter.default`` as default (required when it is None), checked at
+run time against ``Parameter.domain``; targets y are checked against the loss's ``y_domain``
+(``derive.export.keywords``).  GELU's Φ is printed through erfc: SciPy's in the NumPy module when
+SciPy is importable (else math.erfc elementwise; the module's ERFC says which), JAX's in the JAX one.
 """
 
 from __future__ import annotations
@@ -29,16 +37,16 @@ from collections.abc import Callable
 
 import sympy as sp
 from sympy.printing.numpy import NumPyPrinter
+from sympy.printing.precedence import precedence
 
-from derive import _version, catalog, errors
+from derive import _version, errors
 from derive.engine import steps
-from derive.export import module_templates, option_templates, stable
+from derive.export import activation_pieces, composed, keywords, module_templates, option_templates, stable
 
-#: What each loss needs of its targets, checked at run time.
-TARGET_RULES = {
-    "bce": ("(y < 0) | (y > 1)", "y must lie in [0, 1]"),
-    "poisson": ("y < 0", "y must be >= 0"),
-}
+#: np.errstate of the scalar functions: np.where computes both branches, and one of them may divide by 0,
+#: be invalid or (for the pairs outside stable.SCALAR, whose forms clip and branch more) overflow.
+ERRSTATE = 'divide="ignore", invalid="ignore"'
+ERRSTATE_BRANCHES = 'divide="ignore", invalid="ignore", over="ignore"'
 
 
 class _Printer(NumPyPrinter):
@@ -77,23 +85,73 @@ class _Printer(NumPyPrinter):
     def _print_Heaviside(self, expr):
         return f"np.heaviside({self._print(expr.args[0])}, 0.5)"
 
+    def _print_Min(self, expr):
+        first, *rest = expr.args
+        out = self._print(first)
+        for arg in rest:
+            out = f"np.minimum({out}, {self._print(arg)})"
+        return out
 
-def _body(exprs: list[sp.Expr], results: list[str]) -> list[str]:
-    """Lines computing ``results[i] = exprs[i]`` with common subexpressions once."""
+    def _print_Phi(self, expr):
+        """Φ(x) = erfc(−x/√2)/2 through ``_erfc`` (the module's erfc: SciPy's, math.erfc, or JAX's)."""
+        x = self.parenthesize(expr.args[0], precedence(sp.Mul(2, 3, evaluate=False)))
+        return f"(_erfc({-(0.5**0.5)!r} * {x}) / 2)"
+
+    def _print_exp_times(self, expr):
+        """g·h·h with h = e^{x/2}, as (g·h)·h: no overflow of e^x before the product overflows."""
+        g, h = (self._print(arg) for arg in expr.args)
+        return f"(({g}) * {h} * {h})"
+
+    def _print_Float(self, expr):
+        return repr(float(expr))
+
+
+def _numbers(expr: sp.Expr) -> sp.Expr:
+    """Irrational constants (√2, π, ln 2) as float literals: np.sqrt(2) is a float64 and would widen float32."""
+    return expr.replace(lambda e: e.is_number and not e.is_Rational and e.is_real, lambda e: sp.Float(e.evalf(30), 30))
+
+
+def _body(exprs: list[sp.Expr], results: list[str], definitions: tuple = (), cast_all: bool = False) -> list[str]:
+    """Lines computing ``results[i] = exprs[i]`` with common subexpressions once.
+
+    ``definitions`` are (symbol, value) that ``exprs`` use (the residual a − y), each computed as soon
+    as what it needs is; ``cast_all`` casts every result to z's dtype, not only ``out``.
+    """
     printer = _Printer()
     names = sp.numbered_symbols("t")
-    replacements, reduced = sp.cse(exprs, symbols=names, optimizations="basic")
-    lines = [f"{name} = {printer.doprint(value)}" for name, value in replacements]
-    used = [name for name in stable.TARGET_SHIFTS if any(e.has(name) for e in exprs)]
-    shifts = [f"{name} = {printer.doprint(stable.TARGET_SHIFTS[name])}" for name in used]
-    outs = [f"{result} = {printer.doprint(expr)}" for result, expr in zip(results, reduced, strict=True)]
-    outs[-1] = outs[-1].replace(" = ", " = np.asarray(", 1) + ", dtype=z.dtype)" if results[-1] == "out" else outs[-1]
-    return shifts + lines + outs
+    defined = [(str(name), _numbers(value)) for name, value in definitions]
+    values = [value for _, value in defined] + [_numbers(e) for e in exprs]
+    replacements, reduced = sp.cse(values, symbols=names, optimizations="basic")
+    targets = [name for name, _ in defined] + list(results)
+    shifts_of = {**stable.TARGET_SHIFTS, **activation_pieces.PARAMETER_SHIFTS}
+    used = [name for name in shifts_of if any(e.has(name) for e in values)]
+    shifts = [f"{name} = {printer.doprint(shifts_of[name])}" for name in used]
+    pending = [(str(name), value) for name, value in replacements] + list(zip(targets, reduced, strict=True))
+    lines = [f"{name} = {printer.doprint(value)}" for name, value in _in_order(pending)]
+    for i, line in enumerate(lines):
+        name = line.split(" = ", 1)[0]
+        if name == "out" or (cast_all and name == "value"):
+            lines[i] = line.replace(" = ", " = np.asarray(", 1) + ", dtype=z.dtype)"
+    return shifts + lines
+
+
+def _in_order(pending: list[tuple[str, sp.Expr]]) -> list[tuple[str, sp.Expr]]:
+    """The assignments in their order, each moved after the ones it uses (a definition before its users)."""
+    names = {name for name, _ in pending}
+    done: set[str] = set()
+    out = []
+    while pending:
+        ready = [i for i, (_, value) in enumerate(pending) if {str(s) for s in value.free_symbols} & names <= done]
+        if not ready:
+            raise errors.ProofError(f"the stable forms use each other in a circle: {pending}")
+        out.append(pending.pop(ready[0]))
+        done.add(out[-1][0])
+    return out
 
 
 def _probability_check(d: steps.Derivation, backend: str) -> str:
     """Lines of the softmax ``_inputs`` that hold probabilities y to the loss's targets ([0, 1] for cross-entropy)."""
-    y_domain = catalog.loss(d.loss).y_domain
+    y_domain = d.loss_function.y_domain
     if y_domain == sp.S.Reals:
         return ""
     low, high = y_domain.inf, y_domain.sup
@@ -102,14 +160,18 @@ def _probability_check(d: steps.Derivation, backend: str) -> str:
     return f'        if {test}:\n            raise ValueError("probabilities y must lie in [{low}, {high}]")\n'
 
 
-def _target_check(loss: str) -> str:
-    if loss not in TARGET_RULES:
-        return ""
-    bad, message = TARGET_RULES[loss]
-    return f'    if np.any({bad}):\n        raise ValueError("{message}")\n'
-
-
 BACKENDS = ("numpy", "jax")
+#: The softmax functions without options, by loss (cross-entropy with options: ``option_templates``).
+SOFTMAX_FUNCTIONS = {
+    "cross_entropy": module_templates.CE_FUNCTIONS,
+    "kl_div": module_templates.KL_FUNCTIONS,
+    "quadratic": module_templates.QUADRATIC_FUNCTIONS,
+}
+JAX_SOFTMAX_FUNCTIONS = {
+    "cross_entropy": module_templates.JAX_CE,
+    "kl_div": module_templates.JAX_KL,
+    "quadratic": module_templates.JAX_QUADRATIC,
+}
 
 
 def module_source(d: steps.Derivation, backend: str = "numpy") -> str:
@@ -123,10 +185,13 @@ def module_source(d: steps.Derivation, backend: str = "numpy") -> str:
     require_backend(backend)
     if backend == "jax":
         return _jax_source(d, _version.__version__)
-    if catalog.activation(d.activation).vector:
+    if d.activation_function.vector:
         return _softmax_source(d, _version.__version__)
-    forms = stable.stable_forms(d.loss, d.activation)
+    forms = composed.stable_forms_of(d)
+    params, legacy = d.parameters, composed.legacy(d)
     indent = lambda lines: textwrap.indent("\n".join(lines), "        ")  # noqa: E731
+    body = lambda exprs, results: indent(_body(exprs, results, forms.definitions, not legacy))  # noqa: E731
+    erfc = _uses_erfc(forms)
     return module_templates.SCALAR_TEMPLATE.format(
         title=f"{d.loss} of {d.activation}: loss and gradient, numerically stable.",
         version=_version.__version__,
@@ -134,11 +199,28 @@ def module_source(d: steps.Derivation, backend: str = "numpy") -> str:
         activation=d.activation,
         cost=sp.sstr(forms.cost),
         grad=sp.sstr(forms.grad),
-        target_check=_target_check(d.loss),
-        loss_body=indent(_body([forms.cost], ["value"])),
-        grad_body=indent(_body([forms.grad], ["out"])),
-        both_body=indent(_body([forms.cost, forms.grad], ["value", "out"])),
+        definitions=_definitions_doc(forms),
+        depends=keywords.ERFC_DOC if erfc else "Depends on numpy only.",
+        parameters_doc=keywords.documentation(params),
+        erfc=keywords.NUMPY_ERFC if erfc else "",
+        helpers=keywords.helpers(params, "numpy"),
+        signature=keywords.signature(params),
+        bind=keywords.bind(params),
+        errstate=ERRSTATE if legacy else ERRSTATE_BRANCHES,
+        target_check=keywords.target_check(d.loss_function.y_domain),
+        loss_body=body([forms.cost], ["value"]),
+        grad_body=body([forms.grad], ["out"]),
+        both_body=body([forms.cost, forms.grad], ["value", "out"]),
     )
+
+
+def _uses_erfc(forms: stable.Stable) -> bool:
+    return any(e.has(stable.Phi) for e in (forms.cost, forms.grad, *(v for _, v in forms.definitions)))
+
+
+def _definitions_doc(forms: stable.Stable) -> str:
+    """The docstring lines of the residual and margin the forms use (computed first)."""
+    return "".join(f"    {name} = {sp.sstr(value)}\n" for name, value in forms.definitions)
 
 
 def _softmax_source(d: steps.Derivation, version: str) -> str:
@@ -147,7 +229,7 @@ def _softmax_source(d: steps.Derivation, version: str) -> str:
         parts = _option_code(d, "numpy")
         functions = (parts.pop("validators") + option_templates.NUMPY_CE).format(**parts)
     else:
-        functions = module_templates.CE_FUNCTIONS if d.loss == "cross_entropy" else module_templates.QUADRATIC_FUNCTIONS
+        functions = SOFTMAX_FUNCTIONS[d.loss]
     return module_templates.SOFTMAX_TEMPLATE.format(
         loss=d.loss,
         version=version,
@@ -269,12 +351,12 @@ def _forms_text(forms: steps.Trace) -> str:
 
 
 def _jax_source(d: steps.Derivation, version: str) -> str:
-    def header(title: str, forms: str, public: str = module_templates.JAX_PUBLIC) -> str:
+    def header(title: str, forms: str, public: str = module_templates.JAX_PUBLIC, imports: str = "") -> str:
         fields = {"title": title, "version": version, "loss": d.loss, "activation": d.activation, "forms": forms}
-        doc = {"options_doc": _options_doc(d), "constants": _constants(d)}
-        return module_templates.JAX_HEADER.format(**fields, **doc) + public
+        doc = {"options_doc": _options_doc(d) + keywords.documentation(d.parameters), "constants": _constants(d)}
+        return module_templates.JAX_HEADER.format(**fields, **doc, imports=imports) + public
 
-    if catalog.activation(d.activation).vector:
+    if d.activation_function.vector:
         text = _forms_text(stable.softmax_forms_of(d))
         title = f"{d.loss} of softmax over K classes: loss and gradient (JAX)."
         check = _classes_check(d)
@@ -284,21 +366,30 @@ def _jax_source(d: steps.Derivation, version: str) -> str:
             return header(title, text, public="") + module_templates.JAX_SOFTMAX.format(
                 functions=functions, classes_check=check, probability_check=_probability_check(d, "jax")
             )
-        functions = module_templates.JAX_CE if d.loss == "cross_entropy" else module_templates.JAX_QUADRATIC
+        functions = JAX_SOFTMAX_FUNCTIONS[d.loss]
         return header(title, text) + module_templates.JAX_SOFTMAX.format(
             functions=functions, classes_check=check, probability_check=_probability_check(d, "jax")
         )
-    forms = stable.stable_forms(d.loss, d.activation)
+    forms = composed.stable_forms_of(d)
+    params, legacy = d.parameters, composed.legacy(d)
     to_jax = lambda lines: textwrap.indent("\n".join(lines).replace("np.", "jnp."), "    ")  # noqa: E731
-    text = f"    C(z, y) = {sp.sstr(forms.cost)}\n    dC/dz   = {sp.sstr(forms.grad)}"
-    check = _target_check(d.loss).replace("if np.any(", "if bool(jnp.any(").replace("):\n", ")):\n", 1)
+    body = lambda exprs, results: to_jax(_body(exprs, results, forms.definitions, not legacy))  # noqa: E731
+    text = f"    C(z, y) = {sp.sstr(forms.cost)}\n    dC/dz   = {sp.sstr(forms.grad)}\n{_definitions_doc(forms)}"
+    text = text.rstrip("\n")
     title = f"{d.loss} of {d.activation}: loss and gradient, numerically stable (JAX)."
-    return header(title, text) + module_templates.JAX_SCALAR.format(
+    public = module_templates.JAX_PUBLIC
+    if params:
+        fields = {"signature": keywords.signature(params), "arguments": keywords.arguments(params)}
+        public = module_templates.JAX_PUBLIC_PARAMETERS.format(**fields)
+    imports = keywords.JAX_ERFC if _uses_erfc(forms) else ""
+    return header(title, text, public, imports) + module_templates.JAX_SCALAR.format(
         loss=d.loss,
         activation=d.activation,
-        target_check=check,
-        loss_body=to_jax(_body([forms.cost], ["value"])),
-        grad_body=to_jax(_body([forms.grad], ["out"])),
+        target_check=keywords.target_check(d.loss_function.y_domain, "jax"),
+        helpers=keywords.helpers(params, "jax"),
+        parameters="".join(f", {p.symbol.name}" for p in params),
+        loss_body=body([forms.cost], ["value"]),
+        grad_body=body([forms.grad], ["out"]),
     )
 
 

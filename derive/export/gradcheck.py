@@ -6,6 +6,11 @@ of z up to |z| = 1e4, and central finite differences of the exported loss where
 they are meaningful; it fails loudly above tolerance.  ``check_derivation(d)`` does
 the same for a derivation with its options (label smoothing, class weights, explicit K).
 
+The targets are the loss's own (:func:`targets`: hinge's labels ±1, bce's 0 and 1, the reals at
+0, 1 and 3); parameters (α, κ, γ, ...) are checked at their defaults, or at the values given
+by keyword (``parameters={"delta": 0.5}``), which are passed to the exported functions and
+substituted into the mpmath reference.
+
 ``backend="jax"`` checks the JAX module (the code ``derive export --backend jax`` writes), run in
 float64; without jax installed it raises :class:`~derive.errors.MissingDependency`.  The report's
 numbers are plain Python floats.
@@ -14,11 +19,12 @@ numbers are plain Python floats.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+import functools
+from collections.abc import Callable, Iterator, Mapping
 
 import sympy as sp
 
-from derive import catalog, errors
+from derive import errors
 from derive.derivations import pairs
 from derive.engine import steps
 from derive.engine.notation import a, y, z
@@ -29,25 +35,44 @@ from derive.export import codegen
 #: ε at which a symbolic label smoothing is checked.
 CHECK_SMOOTHING = sp.Rational(3, 10)
 SWEEP = (0.0, 1e-8, 1e-3, 0.5, 1.0, 3.0, 10.0, 36.0, 40.0, 100.0, 700.0, 710.0, 1e3, 1e4)
+#: The targets of a loss whose targets are an interval: those of these values that lie in it (3: beyond
+#: every output of sigmoid and tanh, so huber and smooth_l1 are checked on their clipped branches too).
+TARGET_CANDIDATES = (0.0, 1.0, 3.0)
+#: A point where the one-sided differences of the loss differ by more than this (relative) is a kink:
+#: the loss has no derivative there, and the central difference is no reference for the subgradient.
+KINK = 1e-3
 
 
 def check_gradient(
-    loss: str, activation: str, tolerance: float = 1e-12, fd_tolerance: float = 1e-6, backend: str = "numpy"
+    loss: str,
+    activation: str,
+    tolerance: float = 1e-12,
+    fd_tolerance: float = 1e-6,
+    backend: str = "numpy",
+    parameters: Mapping[str, float] | None = None,
 ) -> dict:
     """Check the exported float64 gradient; return the errors, raise errors.GradientCheckError above tolerance.
 
-    * against mpmath: the derived δ evaluated with enough digits for 50 significant
-      ones at each z of ±SWEEP (up to |z| = 1e4) and targets {0, 1} (softmax: random
-      logits scaled up to 1e4, labels); relative error where the true value is a
-      normal float;
+    * against mpmath: the derived δ evaluated until two working precisions agree (from
+      60 + |z| digits) at each z of ±SWEEP (up to |z| = 1e4) and each of the loss's
+      :func:`targets` (softmax: random logits scaled up to 1e4, labels); relative error
+      where the true value is a normal float;
     * against central finite differences of the exported loss (h = 1e-6·max(1, |z|))
-      where |z| ≤ 10, where differences are meaningful in float64.
+      where |z| ≤ 10, where differences are meaningful in float64, away from kinks
+      (points where the one-sided differences disagree: no derivative to compare).
+
+    ``parameters`` maps keywords of the exported functions (``negative_slope``, ``delta``) to values;
+    the others are checked at their defaults.
     """
-    return check_derivation(pairs.derive(loss, activation), tolerance, fd_tolerance, backend)
+    return check_derivation(pairs.derive(loss, activation), tolerance, fd_tolerance, backend, parameters)
 
 
 def check_derivation(
-    d: steps.Derivation, tolerance: float = 1e-12, fd_tolerance: float = 1e-6, backend: str = "numpy"
+    d: steps.Derivation,
+    tolerance: float = 1e-12,
+    fd_tolerance: float = 1e-6,
+    backend: str = "numpy",
+    parameters: Mapping[str, float] | None = None,
 ) -> dict:
     """:func:`check_gradient` of the code exported from ``d`` for ``backend``, options included.
 
@@ -55,9 +80,40 @@ def check_derivation(
     """
     _require_tolerances(tolerance, fd_tolerance)
     codegen.require_backend(backend)
+    values = parameter_values(d, parameters)
     with _precision(backend):
-        report = _check(d, *_functions(d, backend), tolerance, fd_tolerance)
+        report = _check(d, *_functions(d, backend), tolerance, fd_tolerance, values)
     return {**report, "backend": backend}
+
+
+def targets(loss_cls: type) -> tuple[float, ...]:
+    """The targets a loss is checked at: its labels (hinge: −1 and 1), or TARGET_CANDIDATES in its range."""
+    domain = loss_cls.y_domain
+    if isinstance(domain, sp.FiniteSet):
+        return tuple(float(v) for v in sorted(domain))
+    return tuple(v for v in TARGET_CANDIDATES if domain.contains(v) == sp.true)
+
+
+def parameter_values(d: steps.Derivation, given: Mapping[str, float] | None = None) -> dict[str, float]:
+    """keyword → value of every parameter of ``d``: the given one, else the default, else one in the domain.
+
+    errors.InvalidOption for a keyword ``d`` does not have or a value outside its parameter's domain.
+    """
+    given = dict(given or {})
+    known = {p.keyword: p for p in d.parameters}
+    unknown = sorted(set(given) - set(known))
+    if unknown:
+        have = ", ".join(known) or "none"
+        raise errors.InvalidOption(f"{d.loss} ∘ {d.activation} has no parameter {', '.join(unknown)} (it has: {have})")
+    values = {}
+    for keyword, p in known.items():
+        value = given.get(keyword, p.default)
+        if value is None:
+            value = next((v for v in (1.0, 0.5, 2.0, 0.0, -1.0) if p.domain.contains(v) == sp.true), None)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or p.domain.contains(value) != sp.true:
+            raise errors.InvalidOption(f"{keyword} must be a number in {p.domain}, not {value!r}")
+        values[keyword] = float(value)
+    return values
 
 
 def require_jax() -> None:
@@ -100,36 +156,74 @@ def _require_tolerances(*tolerances: object) -> None:
             raise errors.InvalidOption(f"a tolerance is a number > 0, not {value!r}")
 
 
-def _check(d: steps.Derivation, loss_fn: Callable, grad_fn: Callable, tolerance: float, fd_tolerance: float) -> dict:
-    import mpmath
+def _check(
+    d: steps.Derivation, loss_fn: Callable, grad_fn: Callable, tolerance: float, fd_tolerance: float, values: dict
+) -> dict:
     import numpy as np
 
-    if catalog.activation(d.activation).vector:
+    if d.activation_function.vector:
         return _check_softmax(d, loss_fn, grad_fn, tolerance, fd_tolerance)
     zs = np.array(sorted({s * v for v in SWEEP for s in (1, -1)}))
-    targets = (0.0, 1.0) if d.loss != "poisson" else (0.0, 1.0, 3.0)
-    reference = _mpmath_delta(d)
+    reference = _mpmath_delta(d, values)
     worst_rel = worst_abs = worst_fd = 0.0
-    for target in targets:
+    for target in targets(d.loss_function):
         ys = np.full_like(zs, target)
         with np.errstate(over="ignore"):
-            got = grad_fn(zs, ys, reduction="none")
+            got = grad_fn(zs, ys, reduction="none", **values)
         for zv, gv in zip(zs, got, strict=True):
-            with mpmath.workdps(60 + int(abs(zv))):
-                true = reference(mpmath.mpf(float(zv)), mpmath.mpf(target))
-                true_f = float(true)
+            true_f = _settled(reference, float(zv), target)
             if _normal(true_f):
                 worst_rel = max(worst_rel, abs(gv - true_f) / abs(true_f))
                 worst_abs = max(worst_abs, abs(gv - true_f))
         small = zs[(np.abs(zs) <= 10) & (np.abs(zs) > 1e-6)]  # away from relu's kink at 0
         h = 1e-6 * np.maximum(1.0, np.abs(small))
-        fd = (
-            loss_fn(small + h, ys[: small.size], reduction="none")
-            - loss_fn(small - h, ys[: small.size], reduction="none")
-        ) / (2 * h)
-        fd_ok = np.abs(fd - grad_fn(small, ys[: small.size], reduction="none")) / np.maximum(1.0, np.abs(fd))
-        worst_fd = max(worst_fd, float(fd_ok.max()))
-    return _report(f"{d.loss} {d.activation}", worst_rel, worst_abs, worst_fd, tolerance, fd_tolerance)
+        up, mid, down = (loss_fn(small + s, ys[: small.size], reduction="none", **values) for s in (h, 0, -h))
+        fd = (up - down) / (2 * h)
+        smooth = np.abs((up - mid) - (mid - down)) / h <= KINK * np.maximum(1.0, np.abs(fd))
+        fd_ok = np.abs(fd - grad_fn(small, ys[: small.size], reduction="none", **values)) / np.maximum(1.0, np.abs(fd))
+        worst_fd = max(worst_fd, float(fd_ok[smooth].max(initial=0.0)))
+    report = _report(_scalar_name(d, values), worst_rel, worst_abs, worst_fd, tolerance, fd_tolerance)
+    return {**report, "parameters": dict(values)}
+
+
+def _scalar_name(d: steps.Derivation, values: dict) -> str:
+    """``huber sigmoid`` and its parameters: ``(delta=0.5)``."""
+    shown = ", ".join(f"{keyword}={value!r}" for keyword, value in values.items())
+    return f"{d.loss} {d.activation}" + (f" ({shown})" if shown else "")
+
+
+def _settled(reference: Callable, zv: float, target: float) -> float:
+    """The reference at (z, y) as a float: from 60 + |z| digits, with more until two working precisions agree.
+
+    60 + |z| digits resolve every cancellation of e^{−|z|} size (1 − σ(z), a step at 1 − e^{−|z|});
+    agreement with a quarter more digits confirms the value.  A value that stays exactly 0 is taken for
+    0 from MIN_ZERO_DIGITS on (a cancellation to 0 at too few digits is not), one that stays below every
+    float (< 1e-330) from 400 digits on; NaN and a division by 0 at too few digits are tried again with
+    twice the digits.
+    """
+    import mpmath
+
+    digits, previous = 60 + int(abs(zv)), None
+    while digits <= MAX_DIGITS:
+        with mpmath.workdps(digits):
+            try:
+                value = reference(mpmath.mpf(zv), mpmath.mpf(target))
+            except ZeroDivisionError:  # a denominator that cancels to 0 at too few digits (ln(1 + e^z))
+                value = mpmath.nan
+            if previous is not None:
+                if value != 0 and abs(value - previous) <= mpmath.mpf(10) ** -30 * abs(value):
+                    return float(value)
+                if value == 0 == previous and digits >= MIN_ZERO_DIGITS:
+                    return 0.0
+                if digits >= 400 and max(abs(value), abs(previous)) < mpmath.mpf(10) ** -330:
+                    return 0.0  # below every float: nothing to compare
+        confirm = previous is None and not mpmath.isnan(value) and value != 0
+        previous, digits = value, digits + digits // 4 + 20 if confirm else 2 * digits
+    raise errors.GradientCheckError(f"the mpmath reference at z = {zv}, y = {target} does not settle")
+
+
+MIN_ZERO_DIGITS = 1200
+MAX_DIGITS = 60_000
 
 
 def _normal(value: float) -> bool:
@@ -138,12 +232,27 @@ def _normal(value: float) -> bool:
     return math.isfinite(value) and abs(value) >= 2.2250738585072014e-308
 
 
-def _mpmath_delta(d):
-    """δ as an mpmath function of (z, y): the derived expression in z, fully elementary."""
+def _mpmath_delta(d: steps.Derivation, values: Mapping[str, float]) -> Callable:
+    """δ as an mpmath function of (z, y): the derived expression in z, fully elementary, parameters substituted.
 
-    act = catalog.activation(d.activation)
-    expr = d.delta.subs(a, act.elementary(z)).rewrite("elementary")
-    return sp.lambdify((z, y), expr, "mpmath")
+    Each parameter is the exact binary value of the float the exported code is given.
+    """
+    act = d.activation_function
+    exact = {p.symbol: sp.Rational(values[p.keyword]) for p in d.parameters}
+    expr = d.delta.subs(a, act.elementary(z)).rewrite("elementary").xreplace(exact)
+    return sp.lambdify((z, y), expr, [_CACHED, "mpmath"])
+
+
+def _remembered(name: str) -> Callable:
+    """mpmath's ``name`` remembering its values at each working precision (tanh(z) once for every target)."""
+    import mpmath
+
+    function = getattr(mpmath, name)
+    at = functools.lru_cache(maxsize=1024)(lambda x, prec: function(x))
+    return lambda x: at(x, mpmath.mp.prec)
+
+
+_CACHED = {name: _remembered(name) for name in ("exp", "log", "tanh", "erf", "erfc", "sinh", "cosh")}
 
 
 def _report(pair: str, rel: float, absolute: float, fd: float, tolerance: float, fd_tolerance: float) -> dict:
@@ -201,7 +310,7 @@ def _softmax_reference(d: steps.Derivation, row, label: int, eps: float, weights
     total = mpmath.fsum(mpmath.exp(v) for v in row)
     probs = [mpmath.exp(v) / total for v in row]
     onehot = [1 if k == label else 0 for k in range(len(row))]
-    if d.loss == "cross_entropy":
+    if d.loss in ("cross_entropy", "kl_div"):  # the same δ: a_j Σ_k ω_k t_k − ω_j t_j
         e = mpmath.mpf(eps)
         wt = [mpmath.mpf(float(w)) * ((1 - e) * h + e / len(row)) for w, h in zip(weights, onehot, strict=True)]
         true = [p * mpmath.fsum(wt) - t for p, t in zip(probs, wt, strict=True)]

@@ -13,6 +13,7 @@ and the gradient uses the cancelled form (σ(z) − y) where the derivation foun
 one.  Each stable form is proven equal to the naive one symbolically, in the
 two cases z > 0 and z < 0 (``derive.engine.proof``); softmax uses the max shift
 (``derive.derivations.shift``) and is proven in index notation (``derive.engine.indexed``).
+Every scalar pair outside ``SCALAR`` is composed of proven pieces in ``derive.export.composed``.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 import sympy as sp
 from sympy.codegen.cfunctions import expm1, log1p
 
-from derive import catalog, errors
+from derive import errors
 from derive.derivations import pairs, shift, softmax
 from derive.engine import indexed, proof, steps
 from derive.engine.notation import a, y, z
@@ -36,6 +37,19 @@ class log1p_ratio(sp.Function):
 
     def _eval_rewrite_as_log(self, u, **kwargs):
         return sp.log(1 + u) / u
+
+
+class Phi(sp.Function):
+    """The standard normal distribution function Φ(x) = erfc(−x/√2)/2, exported through erfc.
+
+    Its own class, because SymPy turns erfc(−x) into 2 − erfc(x), and 1 − erfc(x/√2)/2 cancels
+    every digit for x < 0 (GELU of a negative z).
+    """
+
+    nargs = 1
+
+    def _eval_rewrite_as_erf(self, x, **kwargs):
+        return (1 + sp.erf(x / sp.sqrt(2))) / 2
 
 
 #: 1 − y and 1 + y as their own variables, computed first: exact (0) at y = 1 and y = −1, and never
@@ -104,18 +118,20 @@ class Stable:
     cost: sp.Expr
     grad: sp.Expr
     trace: steps.Trace
+    #: (symbol, value) computed in this order before cost and grad, which may use them (the residual a − y)
+    definitions: tuple[tuple[sp.Symbol, sp.Expr], ...] = ()
 
 
 @functools.cache
 def stable_forms(loss: str, activation: str) -> Stable:
-    """The proven stable loss and gradient of a scalar pair (softmax: :func:`softmax_forms`)."""
+    """The proven stable loss and gradient of a pair of ``SCALAR`` (others: ``composed``; softmax: below)."""
     d = pairs.derive(loss, activation)
     key = (d.loss, d.activation)
     if key not in SCALAR:
         raise errors.InvalidOption(f"no stable scalar form for {d.loss} ∘ {d.activation}")
     cost, grad = SCALAR[key]
-    act = catalog.activation(d.activation)
-    naive_cost = catalog.loss(d.loss).elementary(act.elementary(z), y)
+    act = d.activation_function
+    naive_cost = d.loss_function.elementary(act.elementary(z), y)
     naive_grad = d.delta.subs(a, act.elementary(z)).rewrite("elementary")
     Step = steps.Step
     trace = (
@@ -152,6 +168,8 @@ def softmax_forms(loss: str, weights: bool = False, smoothing: sp.Expr | None = 
 
     cross-entropy: C = (Σ_k ω_k t_k)·logsumexp(z) − Σ_k ω_k t_k z_k, ∂C/∂z_j = a_j Σ_k ω_k t_k − ω_j t_j
     (no use of Σ t = 1, so it holds for any targets t); logsumexp(z) = m + ln Σ_k e^{z_k − m}.
+    kl_div: the same plus Σ_k y_k ln y_k (0 ln 0 = 0), with the same gradient; the derived δ_j = a_j − y_j
+    uses Σ y = 1.
     ω_k = 1 without ``weights``; t = y, or with ``smoothing`` ε the smoothed ỹ = (1 − ε)·y + ε/K.
     The gradient is also proven equal to the δ_j of the derivation with the same options.
     """
@@ -165,6 +183,11 @@ def softmax_forms(loss: str, weights: bool = False, smoothing: sp.Expr | None = 
         naive = -indexed.ksum(w(k) * t[k] * sp.log(softmax_of(k)))
         cost = indexed.ksum(w(k) * t[k]) * lse - indexed.ksum(w(k) * t[k] * zv[k])
         grad = av[j] * indexed.ksum(w(k) * t[k]) - w(j) * t[j]
+    elif loss == "kl_div" and not weights and smoothing is None:  # Σ_k y_k ln y_k + the cross-entropy (0 ln 0 = 0)
+        entropy = indexed.ksum(yv[k] * sp.log(yv[k]))
+        naive = entropy - indexed.ksum(yv[k] * sp.log(softmax_of(k)))
+        cost = entropy + indexed.ksum(yv[k]) * lse - indexed.ksum(yv[k] * zv[k])
+        grad = av[j] * indexed.ksum(yv[k]) - yv[j]
     elif loss == "quadratic" and not weights and smoothing is None:
         naive = indexed.ksum((softmax_of(k) - yv[k]) ** 2) / 2
         cost = naive
