@@ -1,4 +1,4 @@
-"""derive: symbolic chain-rule derivations of machine-learning losses.
+r"""derive: symbolic chain-rule derivations of machine-learning losses.
 
 >>> import derive
 >>> d = derive.derive("bce", "sigmoid")
@@ -8,6 +8,12 @@ a - y
 True
 >>> derive.matching_loss("identity").loss
 (a - y)**2/2
+
+Your own functions, from LaTeX (or SymPy, ``from_sympy``), derive like the catalog's:
+
+>>> ridge = derive.Loss.from_latex(r"L(a, y) = \frac{1}{2}(a-y)^2 + \lambda a^2", name="ridge")
+>>> derive.derive(ridge, "identity").delta
+2*a*lambda + a - y
 
 The public names load lazily, so ``import derive`` stays fast.
 """
@@ -31,6 +37,8 @@ _LAZY = {
     "Derivation": ("derive.engine.steps", "Derivation"),
     "Step": ("derive.engine.steps", "Step"),
     "Synthesis": ("derive.engine.steps", "Synthesis"),
+    "Loss": ("derive.parse.functions", "Loss"),
+    "Activation": ("derive.parse.functions", "Activation"),
     "DeriveError": ("derive.errors", "DeriveError"),
     "ParseError": ("derive.errors", "ParseError"),
 }
@@ -45,6 +53,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from derive.export.codegen import to_numpy  # noqa: F401
     from derive.export.gradcheck import check_gradient  # noqa: F401
     from derive.parse.formula import parse_latex  # noqa: F401
+    from derive.parse.functions import Activation, Loss  # noqa: F401
     from derive.render.latex import latex  # noqa: F401
     from derive.verification.verify import Report, verify  # noqa: F401
 

@@ -21,6 +21,7 @@ from derive.commands import derivations, documents, options
 from derive.commands import slowdown as slowdown_command
 from derive.derivations import pairs
 from derive.export import codegen, gradcheck
+from derive.parse import catalog_file
 from derive.render import compile
 from derive.verification import annotate as annotate_module
 from derive.verification import document, worker
@@ -65,8 +66,7 @@ for command in COMMANDS:
 
 
 @main.command()
-@click.argument("loss", shell_complete=options.complete_loss)
-@click.argument("activation", shell_complete=options.complete_activation)
+@options.pair_options()
 @options.output_file("*.py")
 @click.option(
     "--backend",
@@ -80,19 +80,29 @@ for command in COMMANDS:
     is_flag=True,
     help="Also check the gradient of the module written (numpy or jax): finite differences and mpmath at 50 digits.",
 )
-def export(loss: str, activation: str, output: Path | None, backend: str, check: bool) -> None:
+def export(
+    loss: str | type,
+    activation: str | type,
+    lab: catalog_file.LabCatalog | None,
+    output: Path | None,
+    backend: str,
+    check: bool,
+) -> None:
     """Write LOSS of ACTIVATION as a standalone, numerically stable Python module (-o FILE.py, or stdout).
 
     The module imports only numpy (or only jax) and defines loss(z, y, reduction="mean"),
     grad(z, y, reduction="mean") and loss_and_grad, printed from stable forms proven
     equal to the derivation.  --check runs that module (the JAX one in float64 with
     --backend jax, which then needs jax installed), prints the largest errors against
-    mpmath and finite differences, and fails (exit 1) above tolerance.
+    mpmath and finite differences, and fails (exit 1) above tolerance.  --loss and
+    --activation take your own formulas (see derive show --help): their parameters
+    become keyword arguments; --catalog a lab's file.
 
     Example:
 
     \b
         derive export bce sigmoid -o bce_sigmoid.py --check
+        derive export --loss 'L(a, y) = \\frac{1}{2}(a-y)^2 + \\lambda a^2' --activation sigmoid -o ridge.py
     """
     options.check_file(output, (".py",), "derive export")
     if check and backend == "jax":

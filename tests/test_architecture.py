@@ -34,6 +34,7 @@ ALLOWED: dict[str, set[str]] = {
         "slowdown",
         "render",
         "derivations",
+        "parse",  # --loss/--activation formulas and --catalog files (derive.parse.functions, catalog_file)
         "engine",
         "catalog",
         "errors",

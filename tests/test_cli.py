@@ -311,8 +311,9 @@ def test_notation_options_give_what_the_api_gives(option, value, field):
                 "DIR/slowdown.png",
                 "[default: outputs]",
                 # issue 13: these three were shown as TEXT
-                "--cost [quadratic|mse|bce|poisson]",
-                "--activation [sigmoid|tanh|identity|exp|softplus|relu]",
+                "--cost [quadratic|mse|bce|poisson|huber|smooth_l1|log_cosh|focal|gaussian_nll]",
+                "--activation [sigmoid|tanh|identity|exp|softplus|relu|leaky_relu|elu|gelu|gelu_tanh|silu|softsign|"
+                "hard_sigmoid]",
             ],
             ["--output"],
         ),
@@ -475,7 +476,7 @@ def test_version(option):
     [
         ("derive sh", ["shift", "show"]),
         ("derive show c", ["ce", "cross_entropy"]),
-        ("derive show bce s", ["sigmoid", "softmax", "softplus"]),
+        ("derive show bce s", ["sigmoid", "silu", "softmax", "softplus", "softsign"]),
         ("derive export mse t", ["tanh"]),
         ("derive latex b", ["bce"]),
         ("derive match re", ["relu"]),
@@ -505,7 +506,7 @@ def test_shell_completion_script_is_what_the_readme_installs():
 #: the wrong place.  Run in a folder holding ``afile`` (a file), ``adir``, ``adir.py``, ``adir.tex``
 #: (folders), ``ok.tex`` (one step) and ``binary.tex`` (not UTF-8).
 BAD_ARGUMENTS = {
-    "list": [["--bogus"], ["extra"]],
+    "list": [["--bogus"], ["extra"], ["--catalog", "afile"], ["--catalog", "adir"], ["--catalog", "missing.toml"]],
     "show": [
         ["nope", "sigmoid"],
         ["bce", "nope"],
@@ -515,8 +516,20 @@ BAD_ARGUMENTS = {
         ["cross_entropy", "softmax", "--classes", "1"],
         ["cross_entropy", "softmax", "--label-smoothing", "nan"],
         ["bce", "sigmoid", "--class-weights"],
+        # user formulas (--loss/--activation) and a lab's file (--catalog)
+        ["--loss", "L(a, y) = (a-y", "--activation", "sigmoid"],
+        ["--loss", "L(y, a) = a", "--activation", "sigmoid"],
+        ["--loss", "(z-y)^2", "--activation", "sigmoid"],
+        ["--loss", "bce", "--activation", "g(z) = a z"],
+        ["--loss", "bce", "--activation", "g(z) = 3"],
+        ["--loss", "bce", "--activation", "\\operatorname{relu}(z) = z"],
+        ["--loss", "-y\\ln a - (1-y)\\ln(1-a)", "--activation", "\\tanh(z)"],
+        ["bce", "sigmoid", "--loss", "mse"],
+        ["--activation", "sigmoid"],
+        ["--catalog", "afile", "bce", "sigmoid"],
+        ["--catalog", "missing.toml", "bce", "sigmoid"],
     ],
-    "table": [["extra"], ["--json", "--bogus"]],
+    "table": [["extra"], ["--json", "--bogus"], ["--catalog", "afile"], ["--catalog", "adir"]],
     "match": [[], ["nope"], ["softmax"], ["relu"], [""]],
     "shift": [["extra"]],
     "backprop": [["--json", "extra"]],
@@ -532,6 +545,9 @@ BAD_ARGUMENTS = {
         ["--all", "-d", "afile"],
         ["bce", "sigmoid", "-K", "x"],
         ["bce", "sigmoid", "--cost-symbol", "Q"],
+        ["--loss", "\\ln a", "--activation", "tanh"],
+        ["--loss", "bce", "--activation", "g(z) = y z"],
+        ["--all", "-d", "out", "--catalog", "afile"],
     ],
     "gallery": [["-d", "afile"], ["--activation-symbol", "Z"], ["extra"]],
     "slowdown": [
@@ -554,6 +570,9 @@ BAD_ARGUMENTS = {
         ["bce", "sigmoid", "-o", "adir.py"],
         ["bce", "sigmoid", "-o", "afile/x.py"],
         ["bce", "sigmoid", "--backend", "tf"],
+        ["--loss", "F(a) = a", "--activation", "sigmoid"],
+        ["--loss", "bce", "--activation", "\\frac{1}{z"],
+        ["--catalog", "adir", "bce", "sigmoid"],
     ],
     "verify": [
         ["missing.tex"],

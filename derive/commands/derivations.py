@@ -16,6 +16,7 @@ from derive.derivations import backprop as backprop_module
 from derive.derivations import matching, pairs, softmax
 from derive.derivations import shift as shift_module
 from derive.engine import steps
+from derive.parse import catalog_file
 
 
 def _pretty(expr: sp.Basic) -> str:
@@ -39,17 +40,19 @@ def _echo_trace(title: str, trace: tuple[steps.Step, ...]) -> None:
 
 @click.command("list")
 @options.json_option("Print JSON instead of a table.")
-def list_command(as_json: bool) -> None:
-    """List the catalog: activations and losses.
+@options.catalog_option
+def list_command(as_json: bool, lab: catalog_file.LabCatalog | None) -> None:
+    """List the catalog: activations and losses (and those of --catalog FILE.toml).
 
     Example:
 
     \b
         derive list --json
+        derive list --catalog my_functions.toml
     """
     acts = {
         name: {"description": cls.description, "range": catalog.interval(cls.output_range)}
-        for name, cls in catalog.ACTIVATIONS.items()
+        for name, cls in {**catalog.ACTIVATIONS, **(lab.activations if lab else {})}.items()
     }
     losses = {
         name: {
@@ -58,7 +61,7 @@ def list_command(as_json: bool) -> None:
             "a_domain": catalog.interval(cls.a_domain),
             "y_domain": catalog.interval(cls.y_domain),
         }
-        for name, cls in catalog.LOSSES.items()
+        for name, cls in {**catalog.LOSSES, **(lab.losses if lab else {})}.items()
     }
     if as_json:
         options.echo_json({"activations": acts, "losses": losses})
@@ -73,8 +76,7 @@ def list_command(as_json: bool) -> None:
 
 
 @click.command()
-@click.argument("loss", shell_complete=options.complete_loss)
-@click.argument("activation", shell_complete=options.complete_activation)
+@options.pair_options()
 @options.json_option()
 @click.option(
     "--classes",
@@ -95,19 +97,31 @@ def list_command(as_json: bool) -> None:
 )
 @click.option("--class-weights", is_flag=True, help="cross_entropy: weight class k by omega_k.")
 def show(
-    loss: str, activation: str, as_json: bool, classes: int | None, label_smoothing: str | None, class_weights: bool
+    loss: str | type,
+    activation: str | type,
+    lab: catalog_file.LabCatalog | None,
+    as_json: bool,
+    classes: int | None,
+    label_smoothing: str | None,
+    class_weights: bool,
 ) -> None:
     """Show the derivation of LOSS composed with ACTIVATION, step by step.
 
     Each step is proven equal to the one before it before anything is printed.
     Names are those of `derive list`.  With softmax, the derivation is for a
-    symbolic number of classes K unless --classes gives one.
+    symbolic number of classes K unless --classes gives one.  --loss and
+    --activation take a name or your own formula in LaTeX, L(a, y) = ... or
+    g(z) = ...: every other symbol is a parameter, and a condition such as
+    \\quad (\\beta > 0) gives its domain.  --catalog FILE.toml adds a lab's
+    own functions by name.
 
     Example:
 
     \b
         derive show bce sigmoid
         derive show cross_entropy softmax --classes 3
+        derive show --loss 'L(a, y) = \\frac{1}{2}(a-y)^2 + \\lambda a^2' --activation 'g(z) = z\\sigma(z)'
+        derive show --catalog my_functions.toml cauchy scaled_tanh
     """
     result = pairs.derive(loss, activation, classes, label_smoothing, class_weights)
     if as_json:
@@ -131,8 +145,10 @@ def _summary(result: steps.Derivation) -> str:
     else:
         bound = f"; |δ| <= {an.bound}·|a - y|" if an.bound is not None else ""
         lines.append(f"cancels: no: δ = (a - y)·{sp.sstr(an.factor)}{bound}")
-    ends = ", ".join(f"{end}: δ -> {sp.sstr(value)}" for end, value in an.limits.items())
-    verdict = "yes: learning slows when the neuron is saturated and wrong" if an.saturates else "no"
+    ends = ", ".join(f"{end}: δ -> {_limit(value)}" for end, value in an.limits.items())
+    verdict = {True: "yes: learning slows when the neuron is saturated and wrong", False: "no", None: "unknown"}[
+        an.saturates
+    ]
     lines.append(f"saturates: {verdict} ({ends})")
     lines.append("conditions: " + "; ".join(result.conditions))
     return "\n".join(lines)
@@ -160,19 +176,29 @@ def _vector_summary(result: steps.Derivation) -> str:
     return "\n".join(lines)
 
 
+def _with_lab(names: dict[str, type], own: dict[str, type] | None) -> list[str | type]:
+    """The catalog's names, then the lab's ``own`` classes (their names never clash: the lab's are checked)."""
+    return [*names, *(own or {}).values()]
+
+
 @click.command()
 @options.json_option("Print a JSON list instead of a table.")
-def table(as_json: bool) -> None:
+@options.catalog_option
+def table(as_json: bool, lab: catalog_file.LabCatalog | None) -> None:
     """Print every loss × activation: δ, whether σ' cancels, whether it saturates.
 
-    Pairs whose loss is undefined for the activation's outputs say why.
+    Pairs whose loss is undefined for the activation's outputs say why.  With
+    --catalog FILE.toml the lab's own losses and activations join the rows.
 
     Example:
 
     \b
         derive table
+        derive table --catalog my_functions.toml
     """
-    rows = [table_row(loss, act) for loss in catalog.LOSSES for act in catalog.ACTIVATIONS]
+    losses = _with_lab(catalog.LOSSES, lab and lab.losses)
+    activations = _with_lab(catalog.ACTIVATIONS, lab and lab.activations)
+    rows = [table_row(loss, act) for loss in losses for act in activations]
     if as_json:
         options.echo_json(rows)
         return
@@ -195,14 +221,18 @@ def table(as_json: bool) -> None:
         click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
 
 
-def table_row(loss: str, act: str) -> dict[str, Any]:
-    """One row of ``derive table --json``: δ, cancels, saturates and the bound, or why the pair is undefined."""
+def table_row(loss: str | type, act: str | type) -> dict[str, Any]:
+    """One row of ``derive table --json``: δ, cancels, saturates and the bound, or why the pair is undefined.
+
+    ``loss`` and ``act`` are names or classes (a catalog's, or a lab's from --catalog).
+    """
+    caught = errors.DomainError if isinstance(loss, str) and isinstance(act, str) else errors.DeriveError
     try:
         result = pairs.derive(loss, act)
-    except errors.DomainError as exc:
+    except caught as exc:  # a pair of the lab's that fails is a row too, with the reason
         return {
-            "loss": loss,
-            "activation": act,
+            "loss": options.name_of(loss),
+            "activation": options.name_of(act),
             "delta": None,
             "cancels": None,
             "saturates": None,
@@ -211,8 +241,8 @@ def table_row(loss: str, act: str) -> dict[str, Any]:
         }
     bound = result.analysis.bound
     return {
-        "loss": loss,
-        "activation": act,
+        "loss": options.name_of(loss),
+        "activation": options.name_of(act),
         "delta": str(result.delta),
         "cancels": result.cancels,
         "saturates": result.saturates,
@@ -221,8 +251,12 @@ def table_row(loss: str, act: str) -> dict[str, Any]:
     }
 
 
-def _yes_no(flag: bool) -> str:
-    return "yes" if flag else "no"
+def _yes_no(flag: bool | None) -> str:
+    return "?" if flag is None else ("yes" if flag else "no")
+
+
+def _limit(value: sp.Expr | None) -> str:
+    return "? (limit not found)" if value is None else sp.sstr(value)
 
 
 @click.command()

@@ -15,14 +15,19 @@ from derive import catalog, errors, gallery
 from derive.commands import options
 from derive.derivations import pairs
 from derive.engine import steps
+from derive.parse import catalog_file
 from derive.render import compile
 from derive.render import latex as render_latex
 
 
 @click.command()
-@click.argument("loss", required=False, shell_complete=options.complete_loss)
-@click.argument("activation", required=False, shell_complete=options.complete_activation)
-@click.option("--all", "all_pairs", is_flag=True, help="Every valid catalog pair, one file each, into -d DIR.")
+@options.pair_options(required=False)
+@click.option(
+    "--all",
+    "all_pairs",
+    is_flag=True,
+    help="Every valid catalog pair (and --catalog pair), one file each, into -d DIR.",
+)
 @options.output_file("*.tex; *.md for --template markdown")
 @options.directory(None, "With --all: the folder that gets one file per pair.")
 @click.option(
@@ -43,8 +48,9 @@ from derive.render import latex as render_latex
 @click.option("--classes", "-K", type=int, default=None, metavar="K", help="softmax: an explicit number of classes.")
 @options.notation_options
 def latex(
-    loss: str | None,
-    activation: str | None,
+    loss: str | type | None,
+    activation: str | type | None,
+    lab: catalog_file.LabCatalog | None,
     all_pairs: bool,
     output: Path | None,
     directory: Path | None,
@@ -62,13 +68,15 @@ def latex(
 
     -o FILE is the one file to write; its name must end in .tex (.md for the
     markdown template), so a mistyped option never becomes a stray file.
-    --all writes one file per pair into -d DIR.
+    --all writes one file per pair into -d DIR.  --loss and --activation take
+    your own formulas (see derive show --help), --catalog a lab's file.
 
     Example:
 
     \b
         derive latex bce sigmoid --template article --pdf -o outputs/bce_sigmoid.tex
         derive latex --all -d outputs/
+        derive latex --loss 'L(a, y) = |a-y|^p \\quad (p \\ge 1)' --activation tanh -o abs_tanh.tex
     """
     if make_pdf and template != "article":
         raise errors.InvalidOption("--pdf compiles a whole document: use it with --template article")
@@ -78,7 +86,7 @@ def latex(
         if loss or activation or directory is None:
             raise errors.InvalidOption("--all takes no LOSS ACTIVATION and needs -d DIR")
         options.check_writable(directory, folder=True)
-        _latex_all(directory, template, template_dir, style, make_pdf)
+        _latex_all(directory, template, template_dir, style, make_pdf, lab)
         return
     if directory is not None:
         raise errors.InvalidOption("-d/--directory is the folder of --all; for one derivation use -o FILE")
@@ -93,13 +101,30 @@ def latex(
 
 
 def _latex_all(
-    directory: Path, template: str, template_dir: Path | None, style: render_latex.Notation, make_pdf: bool
+    directory: Path,
+    template: str,
+    template_dir: Path | None,
+    style: render_latex.Notation,
+    make_pdf: bool,
+    lab: catalog_file.LabCatalog | None = None,
 ) -> None:
-    """One file per valid catalog pair into ``directory``, each path printed as it is written."""
-    for loss, activation in catalog.pairs(valid=True):
-        target = directory / f"{loss}_{activation}{_suffixes(template)[0]}"
+    """One file per valid pair (of the catalog, and of ``lab``) into ``directory``, each path printed as written."""
+    for loss, activation in [*catalog.pairs(valid=True), *_lab_pairs(lab)]:
+        target = directory / f"{options.name_of(loss)}_{options.name_of(activation)}{_suffixes(template)[0]}"
         _write_latex(pairs.derive(loss, activation), target, template, template_dir, style, make_pdf)
         click.echo(str(target))
+
+
+def _lab_pairs(lab: catalog_file.LabCatalog | None) -> list[tuple[str | type, str | type]]:
+    """The valid pairs with a function of ``lab`` in them (a lab loss with every activation, and so on)."""
+    if lab is None:
+        return []
+    losses = [*catalog.LOSSES.values(), *lab.losses.values()]
+    activations = [*catalog.ACTIVATIONS.values(), *lab.activations.values()]
+    own = {*lab.losses.values(), *lab.activations.values()}
+    return [
+        (loss, act) for loss in losses for act in activations if (loss in own or act in own) and catalog.fits(loss, act)
+    ]
 
 
 def _suffixes(template: str) -> tuple[str, ...]:

@@ -10,6 +10,10 @@ One meaning per output option, in every command:
 
 The old spellings (``-o`` for a folder or a stem, ``--output-symbol``) are hidden options that only
 say what to use instead: a one-line error, exit code 2, nothing written.
+
+A pair is ``LOSS ACTIVATION`` (catalog names), or ``--loss`` / ``--activation`` with a name or a
+formula in LaTeX (``--loss 'L(a, y) = \\frac{1}{2}(a-y)^2'``); ``--catalog FILE.toml`` adds a lab's
+own functions by name (:mod:`derive.parse.catalog_file`).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from click import shell_completion
 
 from derive import catalog, errors, files
 from derive.commands import lifecycle
+from derive.parse import catalog_file, functions
 from derive.render import latex as render_latex
 
 EXIT_USER_ERROR = 2
@@ -229,3 +234,93 @@ def notation_options(command: Callable[..., Any]) -> Callable[..., Any]:
         )(with_style)
     message = "--output-symbol was renamed --activation-symbol (the symbol of a = f(z))"
     return refused("--output-symbol", message=message)(with_style)
+
+
+# -- the pair of a derivation: LOSS ACTIVATION, --loss/--activation (names or formulas), --catalog -----------
+
+#: What a ``--loss``/``--activation`` value is: a name when it is one word, else a formula.
+FORMULA_HELP = "a name (see `derive list`) or a formula in LaTeX, {example}"
+
+
+def catalog_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--catalog FILE.toml``: a lab's own losses and activations; the command receives ``lab`` (or None)."""
+
+    @functools.wraps(command)
+    def with_lab(*args: Any, **kwargs: Any) -> Any:
+        path = kwargs.pop("catalog_path")
+        return command(*args, lab=None if path is None else catalog_file.load(path), **kwargs)
+
+    return click.option(
+        "--catalog",
+        "catalog_path",
+        type=click.Path(path_type=Path, exists=True, dir_okay=False),
+        default=None,
+        metavar="FILE.toml",
+        help="A lab's own losses and activations, by name (tables [losses.NAME], [activations.NAME]).",
+    )(with_lab)
+
+
+def pair_options(required: bool = True) -> Decorator:
+    """``LOSS ACTIVATION`` (each may instead be ``--loss``/``--activation``) and ``--catalog``.
+
+    The command receives ``loss`` and ``activation`` resolved (a catalog name, or the class of a
+    formula or of a ``--catalog`` name) and ``lab``.  Positional names fill what the options leave:
+    ``derive show --loss FORMULA sigmoid``.  Without ``required`` both may be missing (``latex --all``).
+    """
+
+    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(command)
+        def with_pair(*args: Any, **kwargs: Any) -> Any:
+            given = {"loss": kwargs.pop("loss_option"), "activation": kwargs.pop("activation_option")}
+            lab = kwargs.pop("lab")
+            positional = [value for value in (kwargs.pop("loss"), kwargs.pop("activation")) if value is not None]
+            _fill(given, positional, required)
+            pair = {kind: None if value is None else resolve(value, kind, lab) for kind, value in given.items()}
+            return command(*args, **pair, lab=lab, **kwargs)
+
+        with_pair = catalog_option(with_pair)
+        examples = {
+            "loss": FORMULA_HELP.format(example="'L(a, y) = \\frac{1}{2}(a-y)^2 + \\lambda a^2'"),
+            "activation": FORMULA_HELP.format(example="'g(z) = z\\sigma(z)'"),
+        }
+        for kind in ("activation", "loss"):
+            with_pair = click.option(
+                f"--{kind}",
+                f"{kind}_option",
+                default=None,
+                metavar="NAME|FORMULA",
+                help=f"The {kind} instead of {kind.upper()}: {examples[kind]}.",
+            )(with_pair)
+        with_pair = click.argument("activation", required=False, shell_complete=complete_activation)(with_pair)
+        return click.argument("loss", required=False, shell_complete=complete_loss)(with_pair)
+
+    return decorate
+
+
+def _fill(given: dict[str, str | None], positional: list[str], required: bool) -> None:
+    """Give the positional LOSS ACTIVATION to the slots the options left empty (a usage error if they do not fit)."""
+    empty = [kind for kind, value in given.items() if value is None]
+    if len(positional) > len(empty):
+        extra = positional[len(empty)]
+        raise click.UsageError(f"got {extra!r} besides --loss and --activation: give each of LOSS and ACTIVATION once")
+    given.update(zip(empty, positional, strict=False))
+    missing = [kind for kind, value in given.items() if value is None]
+    if missing and required:
+        raise click.MissingParameter(param_hint=f"'{missing[0].upper()}'", param_type="argument")
+
+
+def resolve(value: str, kind: str, lab: catalog_file.LabCatalog | None) -> str | type:
+    """A ``--loss``/``--activation`` value: a name of ``lab``, a catalog name (one word), or a formula."""
+    own = {} if lab is None else (lab.losses if kind == "loss" else lab.activations)
+    for name, cls in own.items():
+        if name.lower() == value.strip().lower():
+            return cls
+    if value.strip().isidentifier():
+        return value  # a catalog name: derive says which ones exist if it is none
+    builder = functions.Loss if kind == "loss" else functions.Activation
+    return builder.from_latex(value)
+
+
+def name_of(function: str | type) -> str:
+    """The name of a loss or an activation given by name or as a class."""
+    return function if isinstance(function, str) else function.name

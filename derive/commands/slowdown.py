@@ -7,15 +7,20 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import click
+import sympy as sp
 from click.core import ParameterSource
 
 from derive import catalog, errors
 from derive import slowdown as experiment
 from derive.commands import options
 
-#: The costs and activations of one neuron (one output): softmax and cross_entropy need K outputs.
+#: The costs and activations of one neuron (one output): softmax and cross_entropy need K outputs, and the
+#: experiment's target is y = 0, which the hinge losses (labels ±1) do not take.
 COSTS = tuple(
-    name for name, cls in catalog.LOSSES.items() if cls.scalar for name in (name, *cls.aliases)
+    name
+    for name, cls in catalog.LOSSES.items()
+    if cls.scalar and cls.y_domain.contains(0) is sp.true
+    for name in (name, *cls.aliases)
 )  # fmt: skip
 ACTIVATIONS = tuple(name for name, cls in catalog.ACTIVATIONS.items() if not cls.vector)
 #: The most epochs one run may train: a and C are kept for every epoch (8 bytes each, per run).
