@@ -11,6 +11,7 @@ cross-entropy it does not.
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,7 +77,11 @@ def train(
     if epochs < 1 or eta <= 0:
         raise errors.InvalidOption("epochs must be >= 1 and eta > 0")
     loss_fn, grad_fn = codegen.functions(d)
-    output = sp.lambdify(notation.z, d.activation_function(notation.z), "numpy")
+    defaults = {p.symbol: p.default for p in d.parameters}  # the exported functions' defaults, too
+    erf = {"erf": np.vectorize(math.erf), "_erfc": np.vectorize(math.erfc)}  # gelu: NumPy has no erf
+    act = d.activation_function
+    shape = act.elementary(notation.z).subs(defaults) if defaults else act(notation.z)  # α is in the formula
+    output = sp.lambdify(notation.z, shape, [erf, "numpy"])
     w, b = start
     target = np.array([y], dtype=float)
     outputs, costs = np.empty(epochs + 1), np.empty(epochs + 1)

@@ -59,6 +59,9 @@ class _Printer(NumPyPrinter):
     def _module_format(self, fqn: str, register: bool = True) -> str:
         return fqn.replace("numpy.", "np.")
 
+    def _print_Symbol(self, expr):
+        return keywords.python_name(expr.name)
+
     def _print_Max(self, expr):
         first, *rest = expr.args
         out = self._print(first)

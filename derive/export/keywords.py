@@ -63,10 +63,15 @@ def _target_rule(domain: sp.Set) -> tuple[str, str] | None:
 # -- parameters -----------------------------------------------------------------------------------
 
 
+def python_name(name: str) -> str:
+    """A symbol's name in generated code: ``lambda`` (a Python keyword) is ``lambda_``."""
+    return name + "_" if keyword.iskeyword(name) else name
+
+
 def check_names(params: Sequence[Parameter]) -> None:
     """errors.InvalidOption for a keyword or symbol name the generated code cannot use."""
     for p in params:
-        for name in (p.keyword, p.symbol.name):
+        for name in (p.keyword, python_name(p.symbol.name)):
             if not name.isidentifier() or keyword.iskeyword(name) or name in RESERVED or re.fullmatch(r"t\d+", name):
                 raise errors.InvalidOption(
                     f"the parameter {p.symbol} (keyword {p.keyword!r}) cannot be exported: "
@@ -87,8 +92,8 @@ def arguments(params: Sequence[Parameter]) -> str:
 
 
 def symbols(params: Sequence[Parameter]) -> str:
-    """``alpha, kappa``: the names the forms use."""
-    return ", ".join(p.symbol.name for p in params)
+    """``alpha, kappa``: the names the forms use (``lambda_`` for ``lambda``)."""
+    return ", ".join(python_name(p.symbol.name) for p in params)
 
 
 def bind(params: Sequence[Parameter]) -> str:
