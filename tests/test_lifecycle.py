@@ -42,11 +42,11 @@ def _leftovers(folder: Path) -> list[Path]:
 
 
 def test_closed_pipe_keeps_writing_every_file_and_exits_0(tmp_path):
-    """README: `derive latex --all -d outputs/ --template markdown | head -n 2` wrote 3 of 12 files, exit 1."""
+    """README: `derive latex --all -d outputs/ --template markdown | head -n 2` once wrote 3 of the files, exit 1."""
     shell = f'{DERIVE} latex --all -d out --template markdown 2>err.txt | head -n 2; echo "derive: ${{PIPESTATUS[0]}}"'
     result = subprocess.run(["bash", "-c", shell], cwd=tmp_path, env=_env(tmp_path), capture_output=True, text=True)
     names = [f"{loss}_{act}.md" for loss, act in catalog.pairs(valid=True)]
-    assert len(names) == 12
+    assert len(names) == 99  # the catalog's valid pairs
     assert result.stdout == f"out/{names[0]}\nout/{names[1]}\nderive: 0\n"
     assert (tmp_path / "err.txt").read_text() == ""  # no BrokenPipeError, no message
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(names)

@@ -144,7 +144,11 @@ def _summary(result: steps.Derivation) -> str:
         lines.append(f"cancels: yes: {result.activation}'(z) cancels, δ is proportional to a - y")
     else:
         bound = f"; |δ| <= {an.bound}·|a - y|" if an.bound is not None else ""
-        lines.append(f"cancels: no: δ = (a - y)·{sp.sstr(an.factor)}{bound}")
+        a, y = sp.symbols("a y")
+        if sp.fraction(sp.together(an.factor))[1].has(a - y, y - a):  # δ is no multiple of a − y
+            lines.append("cancels: no: δ is not (a - y) times a factor")
+        else:
+            lines.append(f"cancels: no: δ = (a - y)·{sp.sstr(an.factor)}{bound}")
     ends = ", ".join(f"{end}: δ -> {_limit(value)}" for end, value in an.limits.items())
     verdict = {True: "yes: learning slows when the neuron is saturated and wrong", False: "no", None: "unknown"}[
         an.saturates
