@@ -44,7 +44,8 @@ ROUND_TRIP = [(lo, act) for lo, act in catalog.pairs(valid=True) if {lo, act} <=
     ("quadratic", "leaky_relu"),
     ("huber", "elu"),
     ("hinge", "gelu"),
-    ("squared_hinge", "gelu_tanh"),
+    ("gaussian_nll", "gelu_tanh"),
+    ("squared_hinge", "relu"),
     ("log_cosh", "silu"),
     ("smooth_l1", "softsign"),
     ("gaussian_nll", "hard_sigmoid"),
@@ -62,8 +63,12 @@ def test_the_round_trip_table_has_every_function():
 
 @pytest.mark.parametrize(("loss", "activation"), ROUND_TRIP)
 def test_round_trip_every_catalog_pair(loss, activation):
-    """The LaTeX fragment derive renders for a pair verifies as all-equal."""
-    report = verify.verify(latex.latex(pairs.derive(loss, activation)))
+    """The LaTeX fragment derive renders for a pair verifies as all-equal.
+
+    Each step gets 60 s, as the real-world corpus does, so that a busy machine cannot turn a verdict into
+    "time budget spent" (the slowest step of these fragments takes a few seconds on an idle machine).
+    """
+    report = verify.verify(latex.latex(pairs.derive(loss, activation)), timeout=60)
     assert report.steps and report.summary["equal"] == len(report.steps), report.text()
     assert report.exit_code == 0
 
