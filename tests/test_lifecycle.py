@@ -119,9 +119,11 @@ def _wait_for_child(process: subprocess.Popen, name: str) -> list[int]:
     ("args", "child"),
     [
         (["verify", "hard.tex", "--timeout", "600"], "derive.verification.worker"),
-        (["gallery", "-d", "out"], "pdflatex"),
+        # latex --pdf compiles through the same render.compile as the gallery, which now derives 99 pairs
+        # before its first pdflatex: minutes on a busy machine
+        (["latex", "bce", "sigmoid", "--template", "article", "--pdf", "-o", "out.tex"], "pdflatex"),
     ],
-    ids=["verify-worker", "gallery-pdflatex"],
+    ids=["verify-worker", "latex-pdf-pdflatex"],
 )
 def test_sigterm_ends_the_run_and_leaves_no_child_behind(args, child, tmp_path):
     (tmp_path / "hard.tex").write_text(HARD_STEPS, encoding="utf-8")
