@@ -2,8 +2,8 @@
 
 For every valid loss ∘ activation pair, ``<loss>_<activation>.fragment.tex``
 is the fragment (for ``\\input``), ``<loss>_<activation>.tex`` the article
-(with the cancellation table) and ``<loss>_<activation>.pdf`` the article
-compiled; the shift-invariance and backpropagation derivations get the same;
+(with the cancellation table of the pairs that share its loss or its activation)
+and ``<loss>_<activation>.pdf`` the article compiled; the shift-invariance and backpropagation derivations get the same;
 ``README.md`` indexes them with the cancellation table in Markdown.  The
 output is deterministic: the same bytes on every run.
 """
@@ -29,17 +29,24 @@ FIGURE_CAPTION = (
 )
 
 
+def neighbour_table(d: steps.Derivation, style: latex.Notation) -> list[dict[str, str]]:
+    """The cancellation table of an article: the pairs that share its loss or its activation."""
+    if d.loss_function is None or d.activation_function is None:
+        return latex.table_rows([d], style)
+    related = catalog.neighbours(d.loss_function, d.activation_function)
+    return latex.table_rows([pairs.derive(*pair) for pair in related], style)
+
+
+def document(loss: str, activation: str, style: latex.Notation) -> latex.Document:
+    """The document of one catalog pair, with the table of its neighbours (and the slowdown figure for two)."""
+    d = pairs.derive(loss, activation)
+    figures = [latex.Figure(f"{slowdown.FIGURE}.pdf", FIGURE_CAPTION)] if (d.loss, d.activation) in WITH_FIGURE else []
+    return latex.derivation_document(d, style, neighbour_table(d, style), figures)
+
+
 def documents(style: latex.Notation) -> dict[str, latex.Document]:
-    """The document of every valid pair, named <loss>_<activation>, with the cancellation table."""
-    derivations = [pairs.derive(loss, act) for loss, act in catalog.pairs(valid=True)]
-    table = latex.table_rows(derivations, style)
-    figure = latex.Figure(f"{slowdown.FIGURE}.pdf", FIGURE_CAPTION)
-    return {
-        f"{d.loss}_{d.activation}": latex.derivation_document(
-            d, style, table, [figure] if (d.loss, d.activation) in WITH_FIGURE else []
-        )
-        for d in derivations
-    }
+    """The document of every valid pair, named <loss>_<activation> (see :func:`document`)."""
+    return {f"{loss}_{act}": document(loss, act, style) for loss, act in catalog.pairs(valid=True)}
 
 
 def tasks(out_dir: Path, style: latex.Notation | None = None) -> list[Task]:
@@ -47,8 +54,9 @@ def tasks(out_dir: Path, style: latex.Notation | None = None) -> list[Task]:
     style = style or latex.Notation()
     runs = slowdown.experiment()
     out: list[Task] = [("slowdown", lambda: slowdown.plot(runs, out_dir, 1.0, 0.0, 0.15))]
-    for name, doc in documents(style).items():
-        out.append((name, _writer(out_dir / name, doc, style)))
+    for loss, act in catalog.pairs(valid=True):  # each derived when its turn comes: the first files appear at once
+        name = f"{loss}_{act}"
+        out.append((name, _pair_writer(out_dir / name, loss, act, style)))
     standalone = {"shift_invariance": shift.shift_invariance, "backprop": _backprop}
     for name, build_traces in standalone.items():
         out.append((name, _trace_writer(out_dir / name, build_traces, style)))
@@ -68,8 +76,8 @@ def _backprop() -> tuple[steps.Trace, steps.Trace]:
     return backprop.four_equations(), backprop.worked_network()
 
 
-def _writer(stem: Path, doc: latex.Document, style: latex.Notation) -> Callable[[], None]:
-    return lambda: _write_document(stem, doc, style)
+def _pair_writer(stem: Path, loss: str, activation: str, style: latex.Notation) -> Callable[[], None]:
+    return lambda: _write_document(stem, document(loss, activation, style), style)
 
 
 def _trace_writer(stem: Path, build_traces: Callable[[], object], style: latex.Notation) -> Callable[[], None]:
@@ -98,7 +106,8 @@ def index(derivations: Sequence[steps.Derivation], style: latex.Notation, runs: 
         "",
         f"Written by `derive gallery` (derive {_version.__version__}); every step of every derivation was proven equal",
         "to the step before it. Each `.fragment.tex` is an `align*` block for `\\input{}` (needs only amsmath);",
-        "each `.tex` is the whole article (with the cancellation table) and `.pdf` that article compiled.",
+        "each `.tex` is the whole article (with the cancellation table of the pairs that share its loss or its",
+        "activation) and `.pdf` that article compiled.",
         "",
         "| loss | activation | δ | cancels | saturates | files |",
         "|---|---|---|---|---|---|",

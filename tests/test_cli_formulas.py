@@ -128,6 +128,19 @@ def test_latex_of_a_typed_pair(tmp_path):
     assert r"\operatorname{user\_activation}" in tex and r"\beta" in tex and "c^{2}" in tex
 
 
+@pytest.mark.parametrize("key", list(FIVE))
+def test_the_fragment_of_a_typed_pair_verifies_back(key):
+    """The fragment defines the user's functions (``% define:``), so derive verify proves every step of it."""
+    loss_text, act_text = FIVE[key]
+    result = run("latex", "--loss", loss_text, "--activation", act_text)
+    assert result.exit_code == 0, result.output
+    assert r"% define: \operatorname{user\_activation}\left(z\right) = " in result.stdout
+    report = derive.verify(result.stdout, timeout=60)
+    assert report.summary["equal"] >= 16
+    assert report.summary == {"equal": report.summary["equal"], "not_equal": 0, "undecided": 0, "parse_error": 0}
+    assert not report.skipped
+
+
 #: Values of the parameters of FIVE for the exported functions, inside their domains.
 VALUES = {"lambda_": 0.3, "c": 1.7, "beta": 0.8, "p": 1.5, "w": 2.5, "gamma": 1.3, "delta": 0.9, "alpha": 0.2}
 

@@ -82,6 +82,11 @@ def loss(name: str) -> type[Loss]:
     return LOSSES[key]
 
 
+def built_in(cls: type) -> bool:
+    """Whether ``cls`` is one of the catalog's own functions (not a user formula)."""
+    return cls in LOSSES.values() or cls in ACTIVATIONS.values()
+
+
 def as_loss(value: str | type[Loss]) -> type[Loss]:
     """A loss given by name (:func:`loss`) or as a class (a user formula); InvalidOption otherwise."""
     if isinstance(value, type) and issubclass(value, Loss) and value is not Loss:
@@ -149,6 +154,25 @@ def pairs(valid: bool | None = None) -> list[tuple[str, str]]:
             if valid is None or fits(loss_cls, act) == valid:
                 out.append((loss_cls.name, act.name))
     return out
+
+
+def neighbours(loss_cls: type[Loss], activation_cls: type[Activation]) -> list[tuple[type[Loss], type[Activation]]]:
+    """The valid pairs that share the loss or the activation of this one (itself included), in catalog order.
+
+    An article's cancellation table: how the loss fares with other activations, and the activation
+    with other losses.  A user function (not in the catalog) is paired with the catalog's.
+
+    >>> [(loss.name, act.name) for loss, act in neighbours(LOSSES["cross_entropy"], ACTIVATIONS["softmax"])]
+    [('quadratic', 'softmax'), ('cross_entropy', 'softmax'), ('kl_div', 'softmax')]
+    """
+    losses = [*LOSSES.values(), *([loss_cls] if loss_cls not in LOSSES.values() else [])]
+    acts = [*ACTIVATIONS.values(), *([activation_cls] if activation_cls not in ACTIVATIONS.values() else [])]
+    return [
+        (loss, act)
+        for loss in losses
+        for act in acts
+        if (loss is loss_cls or act is activation_cls) and fits(loss, act)
+    ]
 
 
 interval = parameters.interval

@@ -144,8 +144,8 @@ def _write_latex(
     make_pdf: bool,
 ) -> list[Path]:
     """The document into ``output`` (and its PDF), or onto standard output; returns the files written."""
-    table = render_latex.table_rows([pairs.derive(*pair) for pair in catalog.pairs(valid=True)], style)
-    doc = render_latex.derivation_document(result, style, table if template == "article" else [])
+    table = gallery.neighbour_table(result, style) if template == "article" else []
+    doc = render_latex.derivation_document(result, style, table)
     source = render_latex.render(doc, template, style, template_dir)
     options.write_or_echo(source, output)
     if output is None:

@@ -9,7 +9,7 @@ For an activation f the exported code needs
 so that a − y and 1 − y·a lose no digits at targets y = 1 and y = −1.  The forms use E = e^{−|z|}
 (never overflows), erfc instead of 1 + erf (GELU for z < 0), expm1 and clips; each piece is proven
 equal to its naive meaning by cases of z (``derive.export.cases``).  An activation that is not in the
-table (a user formula) gets its own elementary forms, unchanged.
+table (a user formula) gets its own forms, unchanged: the catalog functions inside them print stably.
 """
 
 from __future__ import annotations
@@ -126,9 +126,9 @@ def in_catalog(act: type) -> bool:
 def pieces(act: type) -> Pieces:
     """The stable value, derivative and residuals of ``act``, each proven; errors.ProofError if one is not."""
     value_naive = act.elementary(z)
+    if not in_catalog(act):  # a user formula: catalog functions inside it (σ, softplus) keep their stable printing
+        return Pieces(value_naive, derivative_factor(act).subs(a, value_naive), {}, ())
     derivative_naive = derivative_factor(act).subs(a, value_naive).rewrite("elementary")
-    if not in_catalog(act):
-        return Pieces(value_naive, derivative_naive, {}, ())
     value, derivative, residuals = TABLE[act.name]
     domains = {p.symbol: p.domain for p in act.parameters}
     claims = [

@@ -39,7 +39,7 @@ import sympy as sp
 from sympy.printing.numpy import NumPyPrinter
 from sympy.printing.precedence import precedence
 
-from derive import _version, errors
+from derive import _version, catalog, errors
 from derive.engine import steps
 from derive.export import activation_pieces, composed, keywords, module_templates, option_templates, stable
 
@@ -198,6 +198,8 @@ def module_source(d: steps.Derivation, backend: str = "numpy") -> str:
     return module_templates.SCALAR_TEMPLATE.format(
         title=f"{d.loss} of {d.activation}: loss and gradient, numerically stable.",
         version=_version.__version__,
+        source=_source(d),
+        stability=_stability(d),
         loss=d.loss,
         activation=d.activation,
         cost=sp.sstr(forms.cost),
@@ -328,6 +330,33 @@ def _classes_check(d: steps.Derivation) -> str:
     return f'    if z.shape[1] != {k}:\n        raise ValueError(f"{message}")\n'
 
 
+def _user_formula(d: steps.Derivation) -> bool:
+    """Whether the loss or the activation of ``d`` is a user formula (not one of the catalog's)."""
+    return not (catalog.built_in(d.loss_function) and catalog.built_in(d.activation_function))
+
+
+def _source(d: steps.Derivation) -> str:
+    """What the module was generated from: the command that shows it, or the user formulas."""
+    if _user_formula(d):
+        return f"of {d.loss} ∘ {d.activation} (a user formula)"
+    return f"`derive show {d.loss} {d.activation}`"
+
+
+def _stability(d: steps.Derivation) -> str:
+    """The docstring's sentence on how far the forms are stable (a user formula is printed as written)."""
+    if _user_formula(d):
+        text = (
+            "A user formula is printed as written: the catalog functions inside it (sigmoid, softplus, ...) "
+            "take their stable forms, but the formula itself may overflow, underflow or cancel in far tails; "
+            "`derive export --check` measures the error there."
+        )
+        return textwrap.fill(text, 80)
+    return (
+        "The forms above are the stable ones (E = exp(-|z|) never overflows), proven\n"
+        "equal to the naive derived expressions for z > 0 and z < 0."
+    )
+
+
 def _options_doc(d: steps.Derivation) -> str:
     """The paragraph of the module docstring on ε, ω and K."""
     o, notes = d.options, []
@@ -355,7 +384,7 @@ def _forms_text(forms: steps.Trace) -> str:
 
 def _jax_source(d: steps.Derivation, version: str) -> str:
     def header(title: str, forms: str, public: str = module_templates.JAX_PUBLIC, imports: str = "") -> str:
-        fields = {"title": title, "version": version, "loss": d.loss, "activation": d.activation, "forms": forms}
+        fields = {"title": title, "version": version, "source": _source(d), "forms": forms}
         doc = {"options_doc": _options_doc(d) + keywords.documentation(d.parameters), "constants": _constants(d)}
         return module_templates.JAX_HEADER.format(**fields, **doc, imports=imports) + public
 

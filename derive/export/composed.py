@@ -19,7 +19,8 @@ exp activation each product g·e^z of δ is computed as (g·e^{z/2})·e^{z/2}, f
 The proof is by substitution: the loss template (cases of r or s), the residual templates (in a),
 the derived δ = ∂L/∂a · ∂a/∂z (``d.delta``), and each activation piece (cases of z) are proven
 one by one and recorded as steps of the trace; the stable forms are these pieces put together.
-A loss or activation outside the catalog (a user formula) keeps its own elementary form.
+A loss or activation outside the catalog (a user formula) keeps its own form, but for the hand-written
+pieces that overflow or cancel (``ln(1 + e^u)``, ``1 − tanh²u``, ...: ``derive.export.user_forms``).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from derive.catalog import losses
 from derive.derivations import pairs
 from derive.engine import notation, proof, steps
 from derive.engine.notation import a, y, z
-from derive.export import activation_pieces, cases, stable
+from derive.export import activation_pieces, cases, stable, user_forms
 
 R, S, A, D = sp.Dummy("r"), sp.Dummy("s"), sp.Dummy("a"), sp.Dummy("D")
 #: The names of r and s in the stable forms: computed once, first, then used by C and δ.
@@ -164,6 +165,9 @@ def _compose(d: steps.Derivation) -> tuple[sp.Expr, sp.Expr, tuple, list[steps.S
     proven += p.steps
     put = lambda e: e.xreplace({R: RESIDUAL, S: MARGIN}).xreplace(values)  # noqa: E731
     cost, grad = put(cost), put(grad)
+    if not (_in_catalog(loss_cls) and catalog.built_in(act_cls)):  # a user formula: its hand-written pieces
+        (cost, cost_steps), (grad, grad_steps) = user_forms.stabilise(cost), user_forms.stabilise(grad)
+        proven += cost_steps + [s for s in grad_steps if s not in cost_steps]
     if activation_pieces.in_catalog(act_cls) and act_cls.name == "exp":
         grad, step = _exp_products(grad)
         proven.append(step)

@@ -144,18 +144,33 @@ class Informal:
 
     # ---- evaluation bars -------------------------------------------------------------------------
     def evaluated(self, nodes: list, i: int, out) -> int:
-        """``\\left. f \\right|_{x=a}``: f at x = a (``Subs``), f being everything before the bar."""
-        j = i + 1
-        if j + 1 < len(nodes) and v.is_tok(nodes[j], "op", "_"):
-            sub, j = self.script(nodes, j + 1, nodes[j])
-            relations = self.relations(sub)
-            if not relations or len(relations) != 1 or not isinstance(relations[0], sp.Eq):
+        """``\\left. f \\right|_{x=a}``: f at x = a (``Subs``), f being everything before the bar.
+
+        With limits, ``\\left. F \\right|_{x=a}^{b}`` (either order) is F at b minus F at a.
+        """
+        j, scripts = i + 1, {}
+        while j + 1 < len(nodes) and v.is_tok(nodes[j], "op", "_", "^") and nodes[j].text not in scripts:
+            scripts[nodes[j].text], j = self.script(nodes, j + 1, nodes[j])
+        if "_" not in scripts:
+            if "^" in scripts:
                 raise self.error("an evaluation bar needs x = a below it", nodes[i])
-            if not i:
-                raise self.error("an evaluation bar with nothing before it", nodes[i])
-            at = relations[0]
-            out.parts[:] = [self.hold(sp.Subs(self.value(nodes[:i], "evaluated expression"), at.lhs, at.rhs))]
-            out.last_operand = True
+            return j
+        relations = self.relations(scripts["_"])
+        if not relations or len(relations) != 1 or not isinstance(relations[0], sp.Eq):
+            raise self.error("an evaluation bar needs x = a below it", nodes[i])
+        if not i:
+            raise self.error("an evaluation bar with nothing before it", nodes[i])
+        at = relations[0]
+        expr = self.value(nodes[:i], "evaluated expression")
+        value = sp.Subs(expr, at.lhs, at.rhs)
+        if "^" in scripts:
+            top = self.relations(scripts["^"])
+            if top is not None and (len(top) != 1 or not isinstance(top[0], sp.Eq) or top[0].lhs != at.lhs):
+                raise self.error(f"the upper limit of an evaluation bar is {at.lhs} = b or b", nodes[i])
+            upper = top[0].rhs if top else self.value(scripts["^"], "upper limit")
+            value = sp.Subs(expr, at.lhs, upper) - value
+        out.parts[:] = [self.hold(value)]
+        out.last_operand = True
         return j
 
     # ---- \over and \color ---------------------------------------------------------------------------

@@ -119,7 +119,12 @@ class Names:
         """``\\mathrm{Loss}``, ``\\mathbf{w}``, ``\\boldsymbol{\\theta}``: the plain name."""
         node = nodes[i]
         arg, j = self.argument(nodes, i + 1)
-        word = "".join(t.text for t in arg if isinstance(t, scanner.Tok) and t.kind in ("letter", "number"))
+        # \operatorname{log\_cosh}: an escaped underscore belongs to the word (derive writes user names so)
+        word = "".join(
+            "_" if v.is_tok(t, "cmd", r"\_") else t.text
+            for t in arg
+            if isinstance(t, scanner.Tok) and (t.kind in ("letter", "number") or v.is_tok(t, "cmd", r"\_"))
+        )
         if len(arg) == 1 and v.is_tok(arg[0], "cmd"):
             return v.Name(self.read_name(arg, 0).text, False, j)
         if arg and v.is_tok(arg[0], "cmd") and arg[0].text[1:] in v.DECORATIONS:

@@ -126,6 +126,10 @@ for _k, _name in enumerate(_GREEK_LETTERS):
     UNICODE[_capital] = ("cmd", _command) if _name.capitalize() in _CAPITALS else ("letter", _LATIN.get(_name, "O"))
 
 
+#: What follows the bar of an evaluation ``f \right|_{x=a}``: a subscript, perhaps after a superscript.
+_EVALUATION_SCRIPT = re.compile(r"\s*(?:_|\^\s*(?:\{[^{}]*\}|\\?\w+)\s*_)")
+
+
 def tokens(text: str) -> list[Tok]:
     """The tokens of ``text``; sizing commands are removed, spacing becomes a space, ``=>`` is ``\\Rightarrow``."""
     out: list[Tok] = []
@@ -150,7 +154,9 @@ def tokens(text: str) -> list[Tok]:
             continue
         if kind == "cmd":
             if value == r"\right" and text.startswith("|", match.end()):
-                right_bar = match.end()  # \right| is an evaluation bar: f \right|_{x=a}
+                # \right|_{x=a} (or ^{b}_{a}) is an evaluation bar; any other \right| closes \left| … as | does
+                if _EVALUATION_SCRIPT.match(text, match.end() + 1):
+                    right_bar = match.end()
                 continue
             if _SIZES.fullmatch(value):
                 continue

@@ -21,7 +21,7 @@ from pathlib import Path
 import jinja2
 import sympy as sp
 
-from derive import _version, errors
+from derive import _version, catalog, errors
 from derive.engine import notation, steps
 
 TEMPLATES = {"fragment": "fragment.tex.j2", "article": "article.tex.j2", "markdown": "markdown.md.j2"}
@@ -108,6 +108,8 @@ class Document:
     figures: list[Figure] = field(default_factory=list)
     #: What the parameters are assumed to be, as LaTeX (``\alpha > 0``): ``% assume:`` lines for derive verify.
     assumptions: list[str] = field(default_factory=list)
+    #: The user's own functions, ``g(z) = z \sigma(z)``: ``% define:`` lines, as derive verify knows only the catalog.
+    definitions: list[str] = field(default_factory=list)
 
 
 class Underbrace(sp.Expr):
@@ -359,6 +361,7 @@ def render(
             table=doc.table,
             figures=doc.figures,
             assumptions=doc.assumptions,
+            definitions=doc.definitions,
             notation=style.table(),
             cost=style.cost,
             version=_version.__version__,
@@ -375,8 +378,29 @@ def derivation_document(
 ) -> Document:
     title = f"The gradient of {text(d.loss)} $\\circ$ {text(d.activation)}"
     return Document(
-        title, [derivation_section(d, style)], list(table or []), list(figures), parameter_assumptions(d, style)
+        title,
+        [derivation_section(d, style)],
+        list(table or []),
+        list(figures),
+        parameter_assumptions(d, style),
+        function_definitions(d, style),
     )
+
+
+def function_definitions(d: steps.Derivation, style: Notation) -> list[str]:
+    r"""``f(z) = …`` for each user function of the derivation (a formula of the user's, not the catalog's).
+
+    The steps name such a function (``\operatorname{mish}(z)``); these lines tell ``derive verify``
+    what it is, as it knows the catalog's functions only.
+    """
+    out = []
+    loss, act = d.loss_function, d.activation_function
+    if act is not None and not catalog.built_in(act) and not getattr(act, "vector", False):
+        out.append(f"{tex(act(notation.z), style)} = {tex(act.elementary(notation.z), style)}")
+    if loss is not None and not catalog.built_in(loss) and not getattr(loss, "vector", False):
+        args = (notation.a, notation.y)
+        out.append(f"{tex(loss(*args), style)} = {tex(loss.elementary(*args), style)}")
+    return out
 
 
 def parameter_assumptions(d: steps.Derivation, style: Notation) -> list[str]:

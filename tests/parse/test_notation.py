@@ -101,6 +101,12 @@ CASES = [
     (r"\left. x^2 \right|_{x=1}", sp.Subs(x**2, x, 1)),
     (r"\left. \frac{d}{dx} x^2 \right|_{x=1}", sp.Subs(sp.Derivative(x**2, x), x, 1)),
     (r"\left| x \right|", sp.Abs(x)),
+    # \right| closes \left| inside a product too; only \right|_{…} is an evaluation bar
+    (r"y \left(1 - \left|a\right|\right)^{2} b", b * y * (1 - sp.Abs(a)) ** 2),
+    (r"\left|a\right|^2 b", b * sp.Abs(a) ** 2),
+    # an evaluation between limits, in either order, is F(b) - F(a) (never a power of F(a))
+    (r"\left. x^2 \right|_{x=2}^{3}", sp.Subs(x**2, x, 3) - sp.Subs(x**2, x, 2)),
+    (r"\left. x^2 \right|^{x=3}_{x=2}", sp.Subs(x**2, x, 3) - sp.Subs(x**2, x, 2)),
     (r"\mathbf{w} + \boldsymbol{\theta}", sp.Symbol("w") + sp.Symbol("theta")),
     (r"\mathbf{\hat{y}}", sp.Symbol("yhat")),
     (r"\sigma(\vec{z})_{i}", catalog_softmax.softmax(Z, i, K)),
@@ -200,6 +206,7 @@ AMBIGUOUS = [
     (r"1\{k\}", "indicator needs one relation", 1),
     (r"\{a, b\}", "set braces", 0),
     (r"\|x", "never closed", 0),
+    (r"\left. x^2 \right|_{x=2}^{y=3}", "upper limit of an evaluation bar", 17),
     (r"\partial C", r"\partial outside", 0),
     (r"\text{Replacing h with sigma}", "prose", 0),
 ]
