@@ -33,6 +33,7 @@ _LAZY = {
     "check_gradient": ("derive.export.gradcheck", "check_gradient"),
     "parse_latex": ("derive.parse.formula", "parse_latex"),
     "verify": ("derive.verification.verify", "verify"),
+    "verify_many": ("derive.verification.verify", "verify_many"),
     "Report": ("derive.verification.verify", "Report"),
     "Derivation": ("derive.engine.steps", "Derivation"),
     "Step": ("derive.engine.steps", "Step"),
@@ -55,7 +56,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from derive.parse.formula import parse_latex  # noqa: F401
     from derive.parse.functions import Activation, Loss  # noqa: F401
     from derive.render.latex import latex  # noqa: F401
-    from derive.verification.verify import Report, verify  # noqa: F401
+    from derive.verification.verify import Report, verify, verify_many  # noqa: F401
 
 
 def __getattr__(name: str) -> Any:

@@ -10,7 +10,9 @@ apply) becomes one line on stderr and exit code 2, like click's own usage errors
 
 from __future__ import annotations
 
+import contextlib
 import sys
+import threading
 from pathlib import Path
 from typing import TextIO
 
@@ -145,7 +147,7 @@ def _read(file: TextIO) -> str:
 
 
 @main.command("verify")
-@click.argument("file", type=click.File("r", encoding="utf-8"))
+@click.argument("files_in", metavar="FILE...", nargs=-1, required=True, type=click.File("r", encoding="utf-8"))
 @click.option(
     "--json", "as_json", is_flag=True, help="Print one JSON object: chains, steps, skipped displays, summary."
 )
@@ -179,6 +181,15 @@ def _read(file: TextIO) -> str:
     help="Seconds each step may take; a step that runs out is undecided.",
 )
 @click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1, max=64),
+    default=1,
+    show_default=True,
+    metavar="N",
+    help="Check N files at once, each in a worker process of its own (the verdicts do not change).",
+)
+@click.option(
     "--annotate",
     "annotated",
     type=click.Path(path_type=Path),
@@ -186,8 +197,8 @@ def _read(file: TextIO) -> str:
     metavar="OUT.tex",
     help="Also write the (LaTeX) input with every step marked, and compile it to OUT.pdf with pdflatex.",
 )
-def verify_command(file, as_json, fmt, defines, assumptions, timeout, annotated) -> None:
-    """Check a hand-written derivation in FILE (.tex, .md, .ipynb, or - for standard input) step by step.
+def verify_command(files_in, as_json, fmt, defines, assumptions, timeout, jobs, annotated) -> None:
+    """Check hand-written derivations (.tex, .md, .ipynb, or - for standard input) step by step.
 
     Math is read from align, equation, eqnarray, gather, aligned, \\[ \\], $$ $$ (environments
     inside them too), MathJax script blocks, GitLab $`…`$, and the markdown and %%latex cells of a
@@ -195,7 +206,9 @@ def verify_command(file, as_json, fmt, defines, assumptions, timeout, annotated)
     form one chain of steps.  Each step is marked ✓ (equal), ✗ (not equal, with a
     counterexample), ? (undecided) or ! (parse error); a display that gives no step is listed
     as skipped, with the reason.  Exit code: 0 when every step is equal, 1 when one is not
-    equal or undecided, 2 for parse and usage errors and when there is nothing to check.
+    equal or undecided, 2 for parse and usage errors and when there is nothing to check; with
+    several files, the largest of theirs.  Several files share the worker processes; --jobs N
+    checks N at once, with a progress bar on a terminal.
 
     Example:
 
@@ -203,20 +216,63 @@ def verify_command(file, as_json, fmt, defines, assumptions, timeout, annotated)
         derive verify notes.tex
         derive verify notes.md --define 'a=\\sigma(z)'
         derive verify notes.tex --annotate checked.tex
+        derive verify chapter*.tex --jobs 2
     """
+    if annotated is not None and len(files_in) > 1:
+        raise errors.InvalidOption("--annotate writes one annotated copy: give it one FILE")
     options.check_writable(annotated)  # before the work, which may take minutes
-    text = _read(file)
-    fmt = fmt or document.format_for(None if file.name == "<stdin>" else file.name, text)
-    if annotated is not None and fmt != "tex":
-        raise errors.InvalidOption(f"--annotate writes LaTeX: it needs a LaTeX input, not {fmt} (use --format tex)")
-    report = verify_module.verify(text, defines=defines, assumptions=assumptions, timeout=timeout, format=fmt)
-    if as_json:
-        options.echo_json(report.as_dict())
+    texts = [_read(file) for file in files_in]
+    names = [None if file.name == "<stdin>" else file.name for file in files_in]
+    formats = [fmt or document.format_for(name, text) for name, text in zip(names, texts, strict=True)]
+    if annotated is not None and formats[0] != "tex":
+        raise errors.InvalidOption(
+            f"--annotate writes LaTeX: it needs a LaTeX input, not {formats[0]} (use --format tex)"
+        )
+    reports = _verify_files(texts, formats, defines, assumptions, timeout, jobs, show_bar=not as_json)
+    if len(reports) == 1:
+        report = reports[0]
+        options.echo_json(report.as_dict()) if as_json else click.echo(report.text())
+    elif as_json:
+        shown = [{"file": name or "-", **r.as_dict()} for name, r in zip(names, reports, strict=True)]
+        options.echo_json({"files": shown, "summary": _total(reports)})
     else:
-        click.echo(report.text())
+        for name, r in zip(names, reports, strict=True):
+            click.echo(f"== {name or '-'} ==\n{r.text()}\n")
+        total = _total(reports)
+        click.echo(
+            f"{len(reports)} files: {total['equal']} equal, {total['not_equal']} not equal, "
+            f"{total['undecided']} undecided, {total['parse_error']} parse errors"
+        )
     if annotated is not None:
-        source = annotate_module.annotate(text, report)
+        source = annotate_module.annotate(texts[0], reports[0])
         files.write_text(annotated, source)
         compile.pdf(source, annotated.with_suffix(".pdf"))
         click.echo(f"wrote {annotated} and {annotated.with_suffix('.pdf')}", err=True)
-    sys.exit(report.exit_code)
+    sys.exit(max(r.exit_code for r in reports))
+
+
+def _verify_files(texts, formats, defines, assumptions, timeout, jobs, show_bar: bool) -> list:
+    """verify of each text in its format, ``jobs`` at once; a progress bar on a terminal for several files."""
+    out: list = [None] * len(texts)
+    bar = None
+    if show_bar and len(texts) > 1 and sys.stderr.isatty():
+        bar = click.progressbar(length=len(texts), label="derive verify", file=sys.stderr)
+    lock = threading.Lock()
+
+    def advance(_i: int) -> None:
+        if bar is not None:
+            with lock:
+                bar.update(1)
+
+    with bar if bar is not None else contextlib.nullcontext():
+        for fmt in sorted(set(formats)):  # verify_many reads one format: one call per format, order kept
+            where = [i for i, f in enumerate(formats) if f == fmt]
+            chosen = [texts[i] for i in where]
+            reports = verify_module.verify_many(chosen, defines, assumptions, timeout, fmt, jobs=jobs, progress=advance)
+            for i, report in zip(where, reports, strict=True):
+                out[i] = report
+    return out
+
+
+def _total(reports: list) -> dict[str, int]:
+    return {key: sum(r.summary[key] for r in reports) for key in reports[0].summary}

@@ -338,17 +338,11 @@ def _normal_cdf(z: sp.Expr) -> sp.Expr:
 GELU_LOWER = sp.Rational(-17, 100)
 
 
-class gelu(Activation):
-    """The Gaussian error linear unit z·Φ(z), Φ the standard normal distribution function."""
+class _SelfGated(Activation):
+    """z times a gate that rises from 0 to 1 (GELU, its tanh form, SiLU): not monotone, 0 at −∞, slope 0 and 1.
 
-    name = "gelu"
-    pretty_name = "GELU"
-    latex_name = r"\operatorname{GELU}"
-    output_range = sp.Interval(GELU_LOWER, sp.oo)
-    description = "Gaussian error linear unit z*Phi(z) (erf form); a >= -0.17"
-    not_through_output = (
-        "gelu is not monotone (its minimum is at z = -0.7518), so one a comes from two z with different slopes"
-    )
+    Not monotone, so no derivative through the output a (one a comes from two z).
+    """
 
     @classmethod
     def ends(cls):
@@ -363,12 +357,25 @@ class gelu(Activation):
         return (sp.S.Zero, sp.S.One)
 
     @classmethod
-    def elementary(cls, z):
-        return z * _normal_cdf(z)
-
-    @classmethod
     def derivative_through_output(cls, a):
         return None
+
+
+class gelu(_SelfGated):
+    """The Gaussian error linear unit z·Φ(z), Φ the standard normal distribution function."""
+
+    name = "gelu"
+    pretty_name = "GELU"
+    latex_name = r"\operatorname{GELU}"
+    output_range = sp.Interval(GELU_LOWER, sp.oo)
+    description = "Gaussian error linear unit z*Phi(z) (erf form); a >= -0.17"
+    not_through_output = (
+        "gelu is not monotone (its minimum is at z = -0.7518), so one a comes from two z with different slopes"
+    )
+
+    @classmethod
+    def elementary(cls, z):
+        return z * _normal_cdf(z)
 
     def derivative(self):
         z = self.args[0]
@@ -383,7 +390,7 @@ class gelu(Activation):
 GELU_TANH_C = sp.Rational(44715, 10**6)
 
 
-class gelu_tanh(Activation):
+class gelu_tanh(_SelfGated):
     """GELU's tanh approximation z/2·(1 + tanh(√(2/π)(z + 0.044715 z³)))."""
 
     name = "gelu_tanh"
@@ -394,28 +401,12 @@ class gelu_tanh(Activation):
     not_through_output = "gelu_tanh is not monotone (its minimum is at z = -0.7525)"
 
     @classmethod
-    def ends(cls):
-        return sp.S.Zero, sp.oo
-
-    @classmethod
-    def monotone(cls):
-        return False
-
-    @classmethod
     def inner(cls, z):
         return sp.sqrt(2 / sp.pi) * (z + GELU_TANH_C * z**3)
 
     @classmethod
-    def slope_ends(cls):
-        return (sp.S.Zero, sp.S.One)
-
-    @classmethod
     def elementary(cls, z):
         return z * (1 + sp.tanh(cls.inner(z))) / 2
-
-    @classmethod
-    def derivative_through_output(cls, a):
-        return None
 
     def derivative(self):
         t = sp.Dummy("t")  # the argument may be an expression (z = Σ w x + b in a document)
@@ -429,7 +420,7 @@ class gelu_tanh(Activation):
         return printer._print(self.args[0] * sigmoid(2 * self.inner(self.args[0])))
 
 
-class silu(Activation):
+class silu(_SelfGated):
     """SiLU (swish with β = 1): z·σ(z)."""
 
     name = "silu"
@@ -441,24 +432,8 @@ class silu(Activation):
     not_through_output = "silu is not monotone (its minimum is at z = -1.2785)"
 
     @classmethod
-    def ends(cls):
-        return sp.S.Zero, sp.oo
-
-    @classmethod
-    def monotone(cls):
-        return False
-
-    @classmethod
-    def slope_ends(cls):
-        return (sp.S.Zero, sp.S.One)
-
-    @classmethod
     def elementary(cls, z):
         return z / (1 + sp.exp(-z))
-
-    @classmethod
-    def derivative_through_output(cls, a):
-        return None
 
     def derivative(self):
         z = self.args[0]

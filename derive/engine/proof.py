@@ -201,7 +201,7 @@ def signed_parameters(domains: dict[sp.Symbol, sp.Set]) -> dict[sp.Symbol, sp.Du
     return out
 
 
-def _kink_arguments(expr: sp.Expr) -> list[sp.Expr]:
+def kink_arguments(expr: sp.Expr) -> list[sp.Expr]:
     """The expressions whose sign switches a step function of ``expr``."""
     out = []
     for atom in expr.atoms(*KINKED):
@@ -224,7 +224,7 @@ def kinks(expr: sp.Expr, var: sp.Symbol) -> list[sp.Expr]:
 def _kinks(expr: sp.Expr, var: sp.Symbol) -> list[sp.Expr]:
     """The sorted real kinks of ``var``: roots of kink arguments that are polynomials in ``var`` alone."""
     points = set()
-    for argument in _kink_arguments(expr):
+    for argument in kink_arguments(expr):
         if argument.free_symbols != {var} or not argument.is_polynomial(var):
             continue
         points |= {root for root in sp.Poly(argument, var).real_roots() if root.is_rational}
@@ -238,7 +238,7 @@ def _zero_by_atom_signs(expr: sp.Expr, depth: int = 0) -> bool:
     if expr.has(sp.Piecewise) and is_zero(expr, var=None):  # pieces fold branch by branch before any split
         return True
     unsigned = [
-        u for u in _kink_arguments(expr) if u.is_positive is None and u.is_negative is None and u.is_zero is None
+        u for u in kink_arguments(expr) if u.is_positive is None and u.is_negative is None and u.is_zero is None
     ]
     if not unsigned or depth >= 3:
         return is_zero(expr, var=None)

@@ -55,13 +55,7 @@ def _vanishes(expr: sp.Expr) -> bool:
 
 def _places(expr: sp.Expr, var: sp.Symbol) -> list[sp.Expr]:
     """0 and the rational roots of every split argument that is a polynomial in ``var`` alone, sorted."""
-    arguments = [rel.lhs - rel.rhs for rel in expr.atoms(Relational)]
-    for atom in expr.atoms(*KINKED):
-        if isinstance(atom, (sp.Max, sp.Min)):
-            first, *rest = atom.args
-            arguments += [first - other for other in rest]
-        else:
-            arguments.append(atom.args[0])
+    arguments = [rel.lhs - rel.rhs for rel in expr.atoms(Relational)] + proof.kink_arguments(expr)
     points = {sp.S.Zero}
     for argument in arguments:
         argument = sp.expand(argument)

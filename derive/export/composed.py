@@ -121,8 +121,7 @@ def stable_forms_of(d: steps.Derivation) -> stable.Stable:
 def stable_forms(loss_cls: type, act_cls: type) -> stable.Stable:
     """The proven stable loss and gradient of ``loss_cls ∘ act_cls``; errors.ProofError if a piece is not proven."""
     d = pairs.derive(loss_cls, act_cls)
-    naive_cost = loss_cls.elementary(act_cls.elementary(z), y)
-    naive_grad = d.delta.subs(a, act_cls.elementary(z)).rewrite("elementary")
+    naive_cost, naive_grad = stable.naive_forms(d)
     catalog_pair = _in_catalog(loss_cls) and activation_pieces.in_catalog(act_cls)
     special = catalog_pair and (loss_cls.name, act_cls.name) == ("focal", "sigmoid")
     cost, grad, definitions, proven = (_focal_sigmoid if special else _compose)(d)

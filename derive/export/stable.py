@@ -122,6 +122,13 @@ class Stable:
     definitions: tuple[tuple[sp.Symbol, sp.Expr], ...] = ()
 
 
+def naive_forms(d: steps.Derivation) -> tuple[sp.Expr, sp.Expr]:
+    """The loss and δ of a scalar derivation as derived, in z and y: what the stable forms must equal."""
+    act = d.activation_function
+    naive_cost = d.loss_function.elementary(act.elementary(z), y)
+    return naive_cost, d.delta.subs(a, act.elementary(z)).rewrite("elementary")
+
+
 @functools.cache
 def stable_forms(loss: str, activation: str) -> Stable:
     """The proven stable loss and gradient of a pair of ``SCALAR`` (others: ``composed``; softmax: below)."""
@@ -130,9 +137,7 @@ def stable_forms(loss: str, activation: str) -> Stable:
     if key not in SCALAR:
         raise errors.InvalidOption(f"no stable scalar form for {d.loss} ∘ {d.activation}")
     cost, grad = SCALAR[key]
-    act = d.activation_function
-    naive_cost = d.loss_function.elementary(act.elementary(z), y)
-    naive_grad = d.delta.subs(a, act.elementary(z)).rewrite("elementary")
+    naive_cost, naive_grad = naive_forms(d)
     Step = steps.Step
     trace = (
         Step("naive form", sp.Symbol("C"), naive_cost, "the definition: overflows for large |z|"),

@@ -328,12 +328,21 @@ class Reader(names.Names, calls.Calls, derivatives.Derivatives, sums.Sums, infor
         return v.Piece("|", i + 1)
 
     def argument(self, nodes: list, j: int) -> v.Span:
-        """One TeX argument: a braced group's content or a single token."""
+        """One TeX argument: a braced group's content or a single token.
+
+        As in TeX, spaces before it are skipped and a digit is one token: ``\\frac 12 x`` is x/2.
+        """
+        while j < len(nodes) and v.is_tok(nodes[j], "space"):
+            j += 1
         if j >= len(nodes):
             raise self.error("a command is missing its argument", nodes[-1])
         node = nodes[j]
         if v.is_group(node, "{"):
             return v.Span(scanner.strip_spaces(node.children), j + 1)
+        if isinstance(node, scanner.Tok) and node.kind == "number" and len(node.text) > 1 and node.text.isdigit():
+            first = scanner.Tok("number", node.text[0], node.pos, node.width)
+            nodes[j : j + 1] = [first, scanner.Tok("number", node.text[1:], node.pos + 1, node.width)]
+            return v.Span([first], j + 1)
         return v.Span([node], j + 1)
 
 

@@ -307,12 +307,20 @@ def _pretty_opaque(node: sp.Basic) -> str:
     return str(node)
 
 
+#: The largest difference (in SymPy operations) a symbolic proof is tried on: beyond it, expanding and
+#: cancelling take seconds and rarely succeed.  A size, not a clock, so the attempt is the same on a
+#: busy machine; the verdict never depends on it (the numbers decide, a proof only says how).
+PROOF_OPS = 400
+#: ``sympy.cancel`` and ``sympy.simplify`` are tried only on differences this small (the slow, unbounded part).
+SIMPLIFY_OPS = 60
+
+
 def _prove(difference: sp.Expr, start: float, budget: float) -> bool:
-    """A symbolic proof that ``difference`` is 0, within what is left of the budget."""
+    """A symbolic proof that ``difference`` is 0: bounded by its size (PROOF_OPS), the budget only a safety net."""
     if difference == 0:
         return True
     remaining = budget - (time.monotonic() - start) - 0.5
-    if remaining <= 0.2:
+    if remaining <= 0.2 or sp.count_ops(difference) > PROOF_OPS:
         return False
     use_alarm = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
     if use_alarm:
@@ -322,9 +330,14 @@ def _prove(difference: sp.Expr, start: float, budget: float) -> bool:
         if sp.expand(difference) == 0:
             return True
         elementary = proof.elementary(difference)
-        if sp.cancel(sp.together(sp.expand(elementary))) == 0:
+        size = sp.count_ops(elementary)
+        if size > PROOF_OPS:
+            return False
+        # over one denominator the numerator expands to 0: no polynomial gcd (cancel's, seconds with exps)
+        numerator, _ = sp.fraction(sp.together(sp.expand(elementary)))
+        if sp.expand(numerator) == 0:
             return True
-        return sp.simplify(elementary) == 0
+        return size <= SIMPLIFY_OPS and (sp.cancel(elementary) == 0 or sp.simplify(elementary) == 0)
     except Timeout:
         return False
     except (TypeError, ValueError, NotImplementedError, RecursionError, AttributeError):

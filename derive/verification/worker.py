@@ -4,9 +4,10 @@ SIGALRM only works on the main thread, and ``sympy.simplify`` cannot be
 interrupted from outside, so checks of user input run in a child process that
 is killed when its time is up.  :func:`run` works from any thread.  The child
 is ``python -m derive.verification.worker`` talking pickles over its stdin/stdout (so a
-user's script is never re-imported, unlike multiprocessing's spawn); one child
-is kept between calls, since starting one costs an import of SymPy, and it is
-replaced after a timeout.
+user's script is never re-imported, unlike multiprocessing's spawn); children are
+kept between calls, since starting one costs an import of SymPy (:func:`start` begins
+that early), and one is replaced after a timeout.  Threads that call :func:`run` at
+once get a child each: ``verify_many(..., jobs=N)`` checks N documents in parallel.
 """
 
 from __future__ import annotations
@@ -67,50 +68,82 @@ class _Child:
 
 
 _lock = threading.Lock()
-_child: _Child | None = None
+_idle: list[_Child] = []  # started children waiting for a job (one per thread that verifies at once)
+_all: list[_Child] = []
+
+
+def _acquire() -> _Child:
+    """An idle live child, or a new one: each thread that runs a job at the same time gets its own."""
+    with _lock:
+        while _idle:
+            child = _idle.pop()
+            if child.process.poll() is None:
+                return child
+        child = _Child()
+        _all.append(child)
+        return child
+
+
+def _release(child: _Child) -> None:
+    with _lock:
+        if child.process.poll() is None:
+            _idle.append(child)
+
+
+def _drop(child: _Child) -> None:
+    child.kill()
+    with _lock:
+        if child in _all:
+            _all.remove(child)
 
 
 def run(function: Callable, args: tuple, timeout: float) -> Any:
-    """``function(*args)`` in the worker process; errors.Timeout after ``timeout`` seconds.
+    """``function(*args)`` in a worker process; errors.Timeout after ``timeout`` seconds.
 
-    ``function`` must be importable at module level (it is pickled by name).
+    ``function`` must be importable at module level (it is pickled by name).  Calls from several
+    threads run at once, each in a process of its own; a process is kept for the next call.
     """
-    global _child
-    with _lock:
-        if _child is None or _child.process.poll() is not None:
-            _child = _Child()
-        child = _child
-        try:
-            _send(child.process.stdin, (function, args))
-            status, value = child.answers.get(timeout=timeout)
-        except queue.Empty:
-            child.kill()
-            _child = None
-            raise errors.Timeout(f"no answer within {timeout:g} s") from None
-        except (BrokenPipeError, OSError):
-            child.kill()
-            _child = None
-            raise errors.WorkerError("the worker process stopped") from None
-        if status == "died":
-            child.kill()
-            _child = None
+    child = _acquire()
+    try:
+        _send(child.process.stdin, (function, args))
+        status, value = child.answers.get(timeout=timeout)
+    except queue.Empty:
+        _drop(child)
+        raise errors.Timeout(f"no answer within {timeout:g} s") from None
+    except (BrokenPipeError, OSError):
+        _drop(child)
+        raise errors.WorkerError("the worker process stopped") from None
+    if status == "died":
+        _drop(child)
+    else:
+        _release(child)
     if status != "ok":
         raise errors.WorkerError(value)
     return value
 
 
 def stop() -> None:
-    """Kill the worker process if one is running (when a run ends early: it would finish its step first).
+    """Kill every worker process (when a run ends early: a worker would finish its step first).
 
     It takes no lock: it runs while a signal ends the run, perhaps inside :func:`run`.
     """
-    child = _child
-    if child is not None and child.process.poll() is None:
-        child.kill()
+    for child in list(_all):
+        if child.process.poll() is None:
+            child.kill()
+
+
+def start(count: int = 1) -> None:
+    """Start up to ``count`` idle workers now, without waiting: their import of SymPy overlaps the caller's work."""
+    with _lock:
+        live = [c for c in _idle if c.process.poll() is None]
+        for _ in range(count - len(live)):
+            child = _Child()
+            _all.append(child)
+            _idle.append(child)
 
 
 def warm(timeout: float = 120.0) -> None:
-    """Start the worker now: its first start imports SymPy and derive."""
+    """Wait until a worker is ready (its first start imports SymPy and derive), so no budget pays for it."""
     run(_ping, (), timeout)
 
 
