@@ -6,7 +6,8 @@ as an atom ``Q_{n}`` and hands the backend only what joins them:
     ((\frac{Q_{13} - Q_{16}}{Q_{19} \cdot (Q_{20} - Q_{23})}) \cdot Q_{27})
 
 Measured over the verify and real-world corpora (782 distinct skeletons), these hold nothing but
-``Q_{n}``, whole numbers, ``+ - \cdot / ^``, ``\frac``, parentheses and braces.  latex2sympy2
+``Q_{n}``, whole numbers, ``+ - \cdot / ^``, ``\frac``, parentheses and braces (and the pieces of
+derive's own GELU fragments add ``\sqrt``).  latex2sympy2
 spends 50–300 ms on each (ANTLR's full-context prediction in pure Python); this recursive-descent
 reader takes microseconds and builds the same SymPy tree, unevaluated as the backend leaves it
 (the same ``srepr`` on every one of those skeletons, checked in the tests).  Anything else, such
@@ -26,7 +27,7 @@ import re
 
 import sympy as sp
 
-_TOKEN = re.compile(r"\s*(?:(Q_\{\d+\})|(\d+)(?![.\d])|(\\frac|\\cdot|\\times)(?![a-zA-Z])|([-+*/^(){}]))")
+_TOKEN = re.compile(r"\s*(?:(Q_\{\d+\})|(\d+)(?![.\d])|(\\frac|\\sqrt|\\cdot|\\times)(?![a-zA-Z])|([-+*/^(){}]))")
 
 
 class NotSkeleton(Exception):
@@ -118,6 +119,8 @@ class _Reader:
             return -operand if operand.func.is_Number else _mul_flat(-1, operand)
         factors = [self.power()]
         while self.i < len(self.tokens) and self.starts_operand():
+            if self.peek() == r"\sqrt":  # the grammar takes no function after the first factor of a product
+                raise NotSkeleton("a square root after a factor without an operator")
             factors.append(self.power())
         value = factors[-1]
         for factor in reversed(factors[:-1]):  # a b c is a·(b·c), as the backend nests it
@@ -126,7 +129,7 @@ class _Reader:
 
     def starts_operand(self) -> bool:
         kind, text = self.tokens[self.i]
-        return kind in ("atom", "number") or text in ("(", "{", r"\frac")
+        return kind in ("atom", "number") or text in ("(", "{", r"\frac", r"\sqrt")
 
     def power(self) -> sp.Expr:
         base = self.operand()
@@ -162,6 +165,8 @@ class _Reader:
         if text == r"\frac":
             numerator, denominator = self.braced(), self.braced()
             return _quotient(numerator, denominator)
+        if text == r"\sqrt":  # \sqrt[n]{x} (a root index) is the backend's
+            return sp.Pow(self.braced(), sp.S.Half, evaluate=False)
         raise NotSkeleton(f"unexpected {text}")
 
     def braced(self) -> sp.Expr:

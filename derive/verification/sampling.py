@@ -145,6 +145,8 @@ _FUNCTIONS = {
     sp.tan: mpmath.tan,
     sp.atan: mpmath.atan,
     sp.Abs: abs,
+    sp.erf: mpmath.erf,
+    sp.erfc: mpmath.erfc,
 }
 
 
@@ -210,6 +212,16 @@ def _walk(node: sp.Basic, point: dict, memo: dict):
         value = mpmath.power(_walk(node.base, point, memo), _walk(node.exp, point, memo))
     elif type(node) in _FUNCTIONS and len(node.args) == 1:
         value = _FUNCTIONS[type(node)](_walk(node.args[0], point, memo))
+    elif isinstance(node, (sp.Max, sp.Min)):
+        values = [_walk(arg, point, memo) for arg in node.args]
+        if any(isinstance(v, mpmath.mpc) for v in values):
+            raise _Unsupported("a complex argument of max or min")
+        value = max(values) if isinstance(node, sp.Max) else min(values)
+    elif isinstance(node, sp.Heaviside):  # θ(0) is the step's own value at 0 (1/2 unless it says otherwise)
+        x = _walk(node.args[0], point, memo)
+        if isinstance(x, mpmath.mpc) or x == 0:
+            raise _Unsupported("the step at 0: the exact evaluation decides")
+        value = mpmath.mpf(1) if x > 0 else mpmath.mpf(0)
     elif hasattr(type(node), "elementary") and len(node.args) == 1:  # a catalog function: σ, softplus, …
         if type(node) not in _ELEMENTARY:
             _ELEMENTARY[type(node)] = type(node).elementary(_ARGUMENT)

@@ -29,6 +29,8 @@ HAND = [
     r"Q_{1}^{- Q_{2} + 1} - (Q_{3} - (Q_{4} - Q_{5}))",
     r"+ Q_{1} - - Q_{2}",
     r"Q_{1}^2",
+    r"\frac{\sqrt{Q_{13}}  \cdot  (\frac{Q_{14}  \cdot  Q_{15}^{Q_{16}}}{Q_{17}} + Q_{18})}{\sqrt{Q_{19}}}",  # gelu_tanh
+    r"\sqrt{Q_{10} + 1}^{2} - \sqrt{2}",
 ]
 
 
@@ -44,6 +46,8 @@ def test_the_skeleton_tree_is_the_backends(text):
         "Q_{1}^(2)",  # the backend's syntax error, said by the backend
         "Q_{1}^-1",
         "Q_{1}^{2}^{3}",
+        r"\sqrt[3]{Q_{1}}",
+        r"2 \sqrt{Q_{1}}",
         "2.5 Q_{1}",
         r"\frac12",
         "x + 1",
