@@ -29,7 +29,8 @@ HAND = [
     r"Q_{1}^{- Q_{2} + 1} - (Q_{3} - (Q_{4} - Q_{5}))",
     r"+ Q_{1} - - Q_{2}",
     r"Q_{1}^2",
-    r"\frac{\sqrt{Q_{13}}  \cdot  (\frac{Q_{14}  \cdot  Q_{15}^{Q_{16}}}{Q_{17}} + Q_{18})}{\sqrt{Q_{19}}}",  # gelu_tanh
+    # a piece of gelu_tanh
+    r"\frac{\sqrt{Q_{13}}  \cdot  (\frac{Q_{14}  \cdot  Q_{15}^{Q_{16}}}{Q_{17}} + Q_{18})}{\sqrt{Q_{19}}}",
     r"\sqrt{Q_{10} + 1}^{2} - \sqrt{2}",
 ]
 
