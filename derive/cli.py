@@ -10,7 +10,7 @@ apply) becomes one line on stderr and exit code 2, like click's own usage errors
 
 from __future__ import annotations
 
-import contextlib
+import functools
 import sys
 import threading
 from pathlib import Path
@@ -253,25 +253,17 @@ def verify_command(files_in, as_json, fmt, defines, assumptions, timeout, jobs, 
 
 def _verify_files(texts, formats, defines, assumptions, timeout, jobs, show_bar: bool) -> list:
     """verify of each text in its format, ``jobs`` at once; a progress bar on a terminal for several files."""
-    out: list = [None] * len(texts)
-    bar = None
-    if show_bar and len(texts) > 1 and sys.stderr.isatty():
-        bar = click.progressbar(length=len(texts), label="derive verify", file=sys.stderr)
+    run = functools.partial(verify_module.verify_many, texts, defines, assumptions, timeout, formats, jobs)
+    if not (show_bar and len(texts) > 1 and sys.stderr.isatty()):
+        return run()
     lock = threading.Lock()
+    with click.progressbar(length=len(texts), label="derive verify", file=sys.stderr) as bar:
 
-    def advance(_i: int) -> None:
-        if bar is not None:
-            with lock:
+        def advance(_i: int) -> None:
+            with lock:  # called from the threads of --jobs
                 bar.update(1)
 
-    with bar if bar is not None else contextlib.nullcontext():
-        for fmt in sorted(set(formats)):  # verify_many reads one format: one call per format, order kept
-            where = [i for i, f in enumerate(formats) if f == fmt]
-            chosen = [texts[i] for i in where]
-            reports = verify_module.verify_many(chosen, defines, assumptions, timeout, fmt, jobs=jobs, progress=advance)
-            for i, report in zip(where, reports, strict=True):
-                out[i] = report
-    return out
+        return run(advance)
 
 
 def _total(reports: list) -> dict[str, int]:

@@ -164,7 +164,7 @@ def _compose(d: steps.Derivation) -> tuple[sp.Expr, sp.Expr, tuple, list[steps.S
     proven += p.steps
     put = lambda e: e.xreplace({R: RESIDUAL, S: MARGIN}).xreplace(values)  # noqa: E731
     cost, grad = put(cost), put(grad)
-    if not (_in_catalog(loss_cls) and catalog.built_in(act_cls)):  # a user formula: its hand-written pieces
+    if not (catalog.built_in(loss_cls) and catalog.built_in(act_cls)):  # a user formula: its hand-written pieces
         (cost, cost_steps), (grad, grad_steps) = user_forms.stabilise(cost), user_forms.stabilise(grad)
         proven += cost_steps + [s for s in grad_steps if s not in cost_steps]
     if activation_pieces.in_catalog(act_cls) and act_cls.name == "exp":

@@ -64,7 +64,6 @@ def _add_flat(lh: sp.Expr, rh: sp.Expr) -> sp.Expr:
 
 
 def _mul_flat(lh: sp.Expr, rh: sp.Expr) -> sp.Expr:
-    lh, rh = sp.sympify(lh), sp.sympify(rh)
     args = [*(lh.args if lh.is_Mul else (lh,)), *(rh.args if rh.is_Mul else (rh,))]
     return sp.Mul(*args, evaluate=False)
 
@@ -98,7 +97,7 @@ class _Reader:
             sign = self.take()[1]
             right = self.multiplicative()
             if sign == "-":
-                right = -right if right.func.is_Number else _mul_flat(-1, right)
+                right = -right if right.func.is_Number else _mul_flat(sp.S.NegativeOne, right)
             value = _add_flat(value, right)
         return value
 
@@ -116,7 +115,7 @@ class _Reader:
             operand = self.unary()
             if sign == "+":
                 return operand
-            return -operand if operand.func.is_Number else _mul_flat(-1, operand)
+            return -operand if operand.func.is_Number else _mul_flat(sp.S.NegativeOne, operand)
         factors = [self.power()]
         while self.i < len(self.tokens) and self.starts_operand():
             if self.peek() == r"\sqrt":  # the grammar takes no function after the first factor of a product

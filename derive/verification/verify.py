@@ -151,13 +151,14 @@ def verify_many(
     defines: tuple[str, ...] | list[str] = (),
     assumptions: tuple[str, ...] | list[str] = (),
     timeout: float = DEFAULT_TIMEOUT,
-    format: str | None = None,
+    format: str | Sequence[str | None] | None = None,
     jobs: int = 1,
     progress: Callable[[int], None] | None = None,
 ) -> list[Report]:
     r""":func:`verify` of each text, in their order; ``jobs`` documents at once, each in a worker process of its own.
 
-    The workers are started once and shared by all the documents.  ``progress(i)`` is called as the
+    ``format`` is one format for every text, or a list with one per text (None: guessed).  The
+    workers are started once and shared by all the documents.  ``progress(i)`` is called as the
     i-th document (in the given order) is done.  The verdicts do not depend on ``jobs``.
 
     >>> [r.summary["equal"] for r in verify_many([r"\[ 2a = a + a \]", r"\[ (a+1)^2 = a^2 + 2a + 1 \]"])]
@@ -168,10 +169,13 @@ def verify_many(
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise errors.DirectiveError(f"jobs is a whole number >= 1, not {jobs!r}")
     _check_arguments(defines, assumptions, timeout)
+    formats = [format] * len(texts) if format is None or isinstance(format, str) else list(format)
+    if len(formats) != len(texts):
+        raise errors.DirectiveError(f"{len(formats)} formats for {len(texts)} texts: give one per text, or one")
     worker.start(min(jobs, len(texts)))
 
     def one(i: int) -> Report:
-        report = verify(texts[i], defines, assumptions, timeout, format)
+        report = verify(texts[i], defines, assumptions, timeout, formats[i])
         if progress is not None:
             progress(i)
         return report

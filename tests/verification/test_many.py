@@ -50,6 +50,16 @@ def test_verify_many_refuses_bad_arguments(texts, jobs, message):
         verify.verify_many(texts, jobs=jobs)
 
 
+def test_verify_many_takes_one_format_per_text():
+    markdown = (DATA.parent / "formats" / "quadratic_sigmoid.md").read_text()
+    latex_text = (DATA / "bce_sigmoid_delta.tex").read_text()
+    reports = verify.verify_many([markdown, latex_text], format=["markdown", "tex"], jobs=2)
+    assert [r.format for r in reports] == ["markdown", "tex"]
+    assert [r.exit_code for r in reports] == [0, 0]
+    with pytest.raises(errors.DirectiveError, match="2 formats for 1 texts"):
+        verify.verify_many([latex_text], format=["tex", "tex"])
+
+
 def test_cli_several_files_jobs_and_json(tmp_path):
     right, wrong = DATA / "bce_sigmoid_delta.tex", DATA / "bce_sigmoid_sign_flip.tex"
     runner = CliRunner()
