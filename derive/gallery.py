@@ -57,9 +57,8 @@ def tasks(out_dir: Path, style: latex.Notation | None = None) -> list[Task]:
     for loss, act in catalog.pairs(valid=True):  # each derived when its turn comes: the first files appear at once
         name = f"{loss}_{act}"
         out.append((name, _pair_writer(out_dir / name, loss, act, style)))
-    standalone = {"shift_invariance": shift.shift_invariance, "backprop": _backprop}
-    for name, build_traces in standalone.items():
-        out.append((name, _trace_writer(out_dir / name, build_traces, style)))
+    for name in STANDALONE:
+        out.append((name, _standalone_writer(out_dir / name, name, style)))
     derivations = [pairs.derive(loss, act) for loss, act in catalog.pairs(valid=True)]  # cached: no rework
     out.append(("README.md", lambda: files.write_text(out_dir / "README.md", index(derivations, style, runs))))
     return out
@@ -76,18 +75,26 @@ def _backprop() -> tuple[steps.Trace, steps.Trace]:
     return backprop.four_equations(), backprop.worked_network()
 
 
+#: The derivations of the gallery that are no catalog pair: name → the traces of its document.
+STANDALONE: dict[str, Callable[[], tuple[steps.Trace, ...]]] = {
+    "shift_invariance": lambda: (shift.shift_invariance(),),
+    "backprop": _backprop,
+}
+
+
+def standalone_document(name: str, style: latex.Notation) -> latex.Document:
+    """The document of a :data:`STANDALONE` derivation: a section per trace."""
+    traces = STANDALONE[name]()
+    sections = [latex.trace_section(t, style) for t in traces]
+    return latex.Document(latex.text(traces[0].title.capitalize()), sections)
+
+
 def _pair_writer(stem: Path, loss: str, activation: str, style: latex.Notation) -> Callable[[], None]:
     return lambda: _write_document(stem, document(loss, activation, style), style)
 
 
-def _trace_writer(stem: Path, build_traces: Callable[[], object], style: latex.Notation) -> Callable[[], None]:
-    def write() -> None:
-        traces = build_traces()
-        traces = traces if isinstance(traces, tuple) else (traces,)
-        sections = [latex.trace_section(t, style) for t in traces]
-        _write_document(stem, latex.Document(latex.text(traces[0].title.capitalize()), sections), style)
-
-    return write
+def _standalone_writer(stem: Path, name: str, style: latex.Notation) -> Callable[[], None]:
+    return lambda: _write_document(stem, standalone_document(name, style), style)
 
 
 def _write_document(stem: Path, doc: latex.Document, style: latex.Notation) -> None:

@@ -111,7 +111,8 @@ def four_equations() -> steps.Trace:
     references = _four_references()
     bp1 = Partial(C, a_L[j]) * sigma_prime(z_L[j])
     bp2 = sp.Sum(w_next[k, j] * delta_next[k], (k, 1, n_next)) * sigma_prime(z_l[j])
-    trace = _bp1_steps(references, bp1) + _bp2_steps(references, bp2) + _bp3_bp4_steps(references)
+    error = steps.Step("definition", delta_l[j], Partial(C, z_l[j]), "the error of neuron j in layer l")
+    trace = [error, *_bp1_steps(references, bp1), *_bp2_steps(references, bp2), *_bp3_bp4_steps(references)]
     _check_four(trace)
     results = {
         "BP1": sp.Eq(delta_L[j], bp1),
@@ -219,7 +220,8 @@ def worked_network() -> steps.Trace:
         Step("definition", a1[j], catalog.ACTIVATIONS["sigmoid"](z1[j]), "sigmoid hidden units"),
         Step("definition", z2[j], _layer(W2, a1[q], b2, j, n_hidden), "output layer"),
         Step("definition", a2[j], sp.exp(z2[j]) / sp.Sum(sp.exp(z2[k]), (k, 1, K)), "softmax over K classes"),
-        Step("definition", C, -sp.Sum(y[k] * sp.log(a2[k]), (k, 1, K)), "cross-entropy, Σ_k y_k = 1"),
+        Step("definition", C, -sp.Sum(y[k] * sp.log(a2[k]), (k, 1, K)), "cross-entropy"),
+        Step("assumption", sp.Sum(y[k], (k, 1, K)), sp.S.One, "the targets form a probability distribution"),
         Step("cross_entropy ∘ softmax", d2[j], delta2, "derive show cross_entropy softmax"),
         Step("BP4", Partial(C, W2[j, k]), a1[k] * d2[j], "∂C/∂w^l_jk = a^{l-1}_k δ^l_j"),
         Step("substitute", Partial(C, W2[j, k]), a1[k] * delta2, "δ^2_j from above"),

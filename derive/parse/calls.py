@@ -36,6 +36,8 @@ class Calls:
         base = None
         if head is None:  # a command such as \ln, \log_{10}, \tanh^2, \sigma'
             sub, sup, primes, j = self.read_scripts(nodes, j)
+            if sub is not None and name in ("max", "min") and not primes:
+                return self.extremum(nodes, i, name, sub, sup, j)  # \max_k z_k, \max_{k=1}^{K} z_k
             if sub is not None:
                 if name != "log":
                     raise self.error(f"\\{name} with a subscript", nodes[i])

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import sympy as sp
+from sympy.concrete.expr_with_limits import ExprWithLimits
 
 from derive.catalog import softmax as catalog_softmax
 from derive.parse import scanner
@@ -18,6 +19,54 @@ from derive.parse import vocabulary as v
 OTHERWISE = ("otherwise", "else", "sonst")
 #: Words that introduce a condition.
 IF_WORDS = ("if", "for", "when", "where", "if:", "for all")
+
+
+class Extremum(ExprWithLimits):
+    """``\\max_k z_k`` (:class:`MaxOver`), ``\\min_k z_k`` (:class:`MinOver`): the extremum of the body
+    over an index range.
+
+    Like a Sum it stays unevaluated while its bounds are symbols; :meth:`doit` with integer bounds
+    gives ``Max``/``Min`` of the terms (how verify's instantiation reads it).
+    """
+
+    is_commutative = True
+    is_real = True
+    name = ""
+
+    def reduce(self, terms: list) -> sp.Expr:
+        """The extremum of explicit terms."""
+        raise NotImplementedError
+
+    def doit(self, **hints) -> sp.Expr:
+        var, lower, upper = self.limits[-1]
+        if not (lower.is_Integer and upper.is_Integer):
+            return self
+        return self.reduce([self.function.xreplace({var: sp.Integer(v)}) for v in range(int(lower), int(upper) + 1)])
+
+    def _latex(self, printer) -> str:
+        var = self.limits[-1][0]
+        return rf"\{self.name}_{{{printer._print(var)}}} {printer.parenthesize(self.function, 1000)}"
+
+    def _sympystr(self, printer) -> str:
+        return f"{self.name}_{printer._print(self.limits[-1][0])}({printer._print(self.function)})"
+
+
+class MaxOver(Extremum):
+    """``\\max_k z_k``."""
+
+    name = "max"
+
+    def reduce(self, terms: list) -> sp.Expr:
+        return sp.Max(*terms)
+
+
+class MinOver(Extremum):
+    """``\\min_k z_k``."""
+
+    name = "min"
+
+    def reduce(self, terms: list) -> sp.Expr:
+        return sp.Min(*terms)
 
 
 class Limits(NamedTuple):
@@ -52,6 +101,20 @@ class Sums:
             left_out = body.xreplace({var: limits.excluded})
             value = value - left_out if maker is sp.Sum else value / left_out
         return v.Piece(self.hold(value), end)
+
+    def extremum(self, nodes: list, i: int, name: str, sub: list, sup: list | None, j: int) -> v.Piece:
+        """``\\max_k z_k``, ``\\min_{k} (z_k)``, ``\\max_{k=1}^{K} z_k``: over the index, its body one factor."""
+        if j >= len(nodes) or v.is_tok(nodes[j], "op"):
+            raise self.error(f"\\{name}_{{…}} needs a value to take the {name} of", nodes[i])
+        end = self.operand(nodes, j).end
+        while end + 1 < len(nodes) and v.is_tok(nodes[end], "op", "^", "_"):
+            end += 2
+        body = self.value(nodes[j:end], f"argument of \\{name}")
+        limits = self.limits(sub, sup, nodes[i])
+        if limits.excluded is not None:
+            raise self.error(f"\\{name} over all but one index is not supported", nodes[i])
+        maker = MaxOver if name == "max" else MinOver
+        return v.Piece(self.hold(maker(body, (limits.index, limits.lower, limits.upper))), end)
 
     def several_limits(self, sub: list, sup: list | None) -> list[tuple] | None:
         """``\\sum_{i,k}``, ``\\sum_{kl}``, ``\\sum_{i,k=1}^{n}``: the limits of each index.

@@ -28,6 +28,9 @@ from derive.verification import report as report_module
 
 _SIGMA_NAME = re.compile(r"\\Sigma(?![A-Za-z])(?!\s*_)")
 _DEFINITION_NOTE = re.compile(r"\bdef", re.IGNORECASE)
+#: A note that says only that the row is a definition: it may redefine a name (:func:`row_defines`).
+_ONLY_DEFINITION = re.compile(r"^\(?def(?:inition|n|\.)?\)?$", re.IGNORECASE)  # not "by definition": a claim
+_TEXT = re.compile(r"\\(?:text|textrm|textit|mathrm)\{([^{}]*)\}")
 _NOTE_NOISE = re.compile(r"\\text(?:rm|it)?\{[^{}]*\}|\\(?:textstyle|displaystyle|quad|qquad)|\\ |\\,|\\;")
 
 
@@ -204,7 +207,7 @@ def note_condition(note: str) -> sp.Basic | None:
 
 
 def _add(name: sp.Basic, value: sp.Basic, line, context: context_.Context, report: report_module.Report) -> None:
-    context.definitions.append(context_.Definition(name, value))
+    context.define(name, value)
     report.definitions.append((sp.latex(name), sp.latex(value), line))
 
 
@@ -237,6 +240,11 @@ def row_defines(
     It does when the left side is a name with no definition yet that the right side does not use
     (``C = …``, ``a_i = …``, ``z^l_j = … a^{l-1}_k …``), and the row states no case (or its note says
     "definition").  A definition is added to ``context``.
+
+    A row whose note says only "definition" defines its name even when a definition from another display
+    has one already: from there on it is redefined, in a new setting (:meth:`.context.Context.define`),
+    as a worked example after the general case does.  In the display of that definition it restates it,
+    a step to check.
     """
     first, second = row.terms[0], row.terms[1]
     if (
@@ -244,13 +252,51 @@ def row_defines(
         and not isinstance(first, ParseError)
         and not isinstance(second, ParseError)
         and is_name(first)
-        and context.lookup(first) is None
+        and _free_to_define(first, source, context)
         and not refers_to_itself(first, second)
         and (not conditions or _DEFINITION_NOTE.search(source.note))
     ):
         _add(first, second, source.line, context, report)
         return True
     return False
+
+
+def names_result(
+    row: formula.Row,
+    source: document.SourceRow,
+    last: sp.Basic,
+    context: context_.Context,
+    report: report_module.Report,
+) -> bool:
+    """Whether a row ``&= a_i`` noted "definition" names the chain's last term: a_i is defined as it, no step.
+
+    Only a single relation to a name with no definition yet: ``&= a_i && \\text{definition}`` after
+    ``\\operatorname{softmax}(z)_i = … = \\frac{e^{z_i}}{\\sum_k e^{z_k}}``.
+    """
+    if len(row.ops) != 1 or row.ops[0] != "=" or last is None or not only_definition(source.note):
+        return False
+    name = row.terms[0]
+    if isinstance(name, ParseError) or isinstance(last, ParseError) or not is_name(name):
+        return False
+    if context.lookup(name) is not None or refers_to_itself(name, last):
+        return False
+    _add(name, last, source.line, context, report)
+    return True
+
+
+def only_definition(note: str) -> bool:
+    """Whether a row's note says only that it is a definition: ``\\text{definition}``, ``(def.)``."""
+    words = _TEXT.sub(lambda m: m.group(1), note or "")
+    return bool(_ONLY_DEFINITION.match(_NOTE_NOISE.sub(" ", words).strip(" ,;.")))
+
+
+def _free_to_define(name: sp.Basic, source: document.SourceRow, context: context_.Context) -> bool:
+    """No definition gives ``name`` yet, or the row's note says "definition" and the one that does is
+    from another display (see :func:`row_defines`)."""
+    found = context.lookup(name)
+    if found is None:
+        return True
+    return only_definition(source.note) and found.definition.place[1] != source.block
 
 
 _CALL_STYLE = re.compile(r"^\s*(?P<name>[^()]+?)\s*(?:\\left\s*)?\((?P<args>[^()]*?)(?:\\right\s*)?\)\s*$")

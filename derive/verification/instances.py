@@ -13,6 +13,10 @@ import random
 import sympy as sp
 
 from derive.errors import Undecidable
+from derive.parse import sums
+
+#: The operators over an index range that an instantiation writes out term by term.
+_REDUCTIONS = (sp.Sum, sp.Product, sums.Extremum)
 
 MAX_TERMS = 60  # an instantiated sum longer than this is refused
 SIZE = sp.Symbol("⟨size⟩")  # key of the trial's size in the values of an instantiation
@@ -24,7 +28,7 @@ def instantiate(expr: sp.Basic, values: dict) -> sp.Basic:
         return values.get(expr, expr)
     if isinstance(expr, sp.IndexedBase) or not expr.args:
         return expr
-    if isinstance(expr, (sp.Sum, sp.Product)):
+    if isinstance(expr, _REDUCTIONS):
         return _expand_sum(expr, values)
     if isinstance(expr, sp.Derivative):
         variables = [(instantiate(v, values), n) for v, n in expr.variable_count]
@@ -35,8 +39,8 @@ def instantiate(expr: sp.Basic, values: dict) -> sp.Basic:
     return expr.func(*[instantiate(arg, values) for arg in expr.args])
 
 
-def _expand_sum(expr: sp.Sum | sp.Product, values: dict) -> sp.Basic:
-    """A sum (or product) with limits that instantiate to integers, as its explicit terms."""
+def _expand_sum(expr: sp.Sum | sp.Product | sums.Extremum, values: dict) -> sp.Basic:
+    """A sum (product, max or min) with limits that instantiate to integers, as its explicit terms."""
     body, (var, lower, upper) = expr.function, expr.limits[-1]
     if len(expr.limits) > 1:  # Sum(f, (k, …), (l, …)): the last limit is the outermost sum
         body = expr.func(body, *expr.limits[:-1])
@@ -53,6 +57,8 @@ def _expand_sum(expr: sp.Sum | sp.Product, values: dict) -> sp.Basic:
         terms = [instantiate(body, values) for _ in span]
     else:
         terms = [instantiate(body, {**values, var: sp.Integer(v)}) for v in span]
+    if isinstance(expr, sums.Extremum):
+        return expr.reduce(terms)
     return sp.Add(*terms) if isinstance(expr, sp.Sum) else sp.Mul(*terms)
 
 
@@ -77,7 +83,7 @@ def integer_symbols(exprs: list[sp.Basic]) -> tuple[set, set]:
     indices: set = set()
 
     def walk(node: sp.Basic, bound: frozenset) -> None:
-        if isinstance(node, (sp.Sum, sp.Product)):
+        if isinstance(node, _REDUCTIONS):
             for var, lower, upper in node.limits:
                 bounds.update(s for s in upper.free_symbols | lower.free_symbols if s not in bound)
                 bound = bound | {var}

@@ -17,7 +17,7 @@ from __future__ import annotations
 import sympy as sp
 from sympy.core.function import AppliedUndef
 
-from derive.parse import vocabulary
+from derive.parse import sums, vocabulary
 from derive.verification import context as context_
 from derive.verification import patterns
 
@@ -41,7 +41,7 @@ def explicit(lhs: sp.Expr, rhs: sp.Expr, context: Context) -> tuple[sp.Expr, sp.
 
     values = [explicit(d.value) for d in context.definitions]
     if any(value != d.value for value, d in zip(values, context.definitions, strict=True)):
-        written = [context_.Definition(d.target, value) for d, value in zip(context.definitions, values, strict=True)]
+        written = [d.with_value(d.target, value) for d, value in zip(context.definitions, values, strict=True)]
         context = Context(written, list(context.assumptions))
     return explicit(lhs), explicit(rhs), context
 
@@ -65,7 +65,7 @@ def indices_apart(lhs: sp.Expr, rhs: sp.Expr, context: Context) -> tuple[sp.Expr
             lambda n: isinstance(n, sp.Indexed), lambda n: n.func(n.base, *[i.xreplace(layer) for i in n.indices])
         )
 
-    written = [context_.Definition(apart(d.target), apart(d.value)) for d in context.definitions]
+    written = [d.with_value(apart(d.target), apart(d.value)) for d in context.definitions]
     return apart(lhs), apart(rhs), Context(written, [apart(a) for a in context.assumptions])
 
 
@@ -79,7 +79,7 @@ def bare_calls(lhs: sp.Expr, rhs: sp.Expr, context: Context) -> tuple[sp.Expr, s
     ``\\sigma(z)`` is σ(z); beside two different calls (σ(z), σ(x)) it stays a name.
     """
     used = {s for side in (lhs, rhs) for node in side.atoms(sp.Indexed) for s in node.indices}
-    used |= {limit[0] for side in (lhs, rhs) for total in side.atoms(sp.Sum) for limit in total.limits}
+    used |= {limit[0] for side in (lhs, rhs) for total in side.atoms(sp.Sum, sums.Extremum) for limit in total.limits}
     defined = {d.target for d in context.definitions if isinstance(d.target, sp.Symbol)}
     calls: dict[str, list] = {}
     for d in context.definitions:

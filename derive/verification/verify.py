@@ -78,6 +78,7 @@ class _Pending:
     line: report_module.Line
     conditions: list
     sources: tuple[str, str] = ("", "")
+    place: tuple[int, int] = (-1, -1)  # (row, display): which definitions the step sees (Context.at)
 
 
 def verify(
@@ -224,7 +225,7 @@ def _inline_definition(
     if isinstance(first, ParseError) or isinstance(second, (ParseError, sp.Symbol, sp.Number)):
         return
     if _is_name(first) and context.lookup(first) is None and not _mentions(second, first):
-        context.definitions.append(stepcheck.Definition(first, second))
+        context.define(first, second)
         report.definitions.append((sp.latex(first), sp.latex(second), source.line))
 
 
@@ -244,8 +245,9 @@ def _chains(rows: list[document.SourceRow], context: stepcheck.Context, report: 
     last_term = last_source = None
     chain_conditions: list = []
     reasons: tuple = ([], None)  # the justifications of the row before (\because …): checked after its steps
-    for source in rows:
+    for index, source in enumerate(rows):
         chains += _statements(*reasons, context, report)
+        context.here = (index, source.block)
         because = _JUSTIFICATION.match(source.math)
         row = definitions.read(source.math[because.end() :] if because else source.math, context)
         if source.inline:
@@ -272,6 +274,9 @@ def _chains(rows: list[document.SourceRow], context: stepcheck.Context, report: 
             continue
         terms, sources = list(row.terms), list(row.sources)
         lines = source.term_lines(row.sources)  # a step's line is where its right side starts
+        if row.continues and definitions.names_result(row, source, last_term, context, report):
+            last_term, last_source = row.terms[0], row.sources[0]  # the chain goes on from the name
+            continue
         if row.continues:
             if last_term is None:
                 message = "the row starts with a relation but there is no chain before it"
@@ -294,7 +299,9 @@ def _chains(rows: list[document.SourceRow], context: stepcheck.Context, report: 
                 terms, sources, lines = terms[1:], sources[1:], lines[1:]
                 row.ops = row.ops[1:]
         for k, (op, lhs, rhs) in enumerate(zip(row.ops, terms, terms[1:], strict=False)):
-            chain.append(_Pending(lhs, rhs, op, lines[k + 1], list(conditions), (sources[k], sources[k + 1])))
+            chain.append(
+                _Pending(lhs, rhs, op, lines[k + 1], list(conditions), (sources[k], sources[k + 1]), context.here)
+            )
         if not because or row.continues:
             main, chain_conditions, last_term, last_source = chain, conditions, terms[-1], sources[-1]
     chains += _statements(*reasons, context, report)
@@ -330,7 +337,7 @@ def _statements(
             terms, sources, ops = terms[1:], sources[1:], ops[1:]
         lines = source.term_lines(sources, max(source.math.find(statement.text.strip()), 0))
         chain = [
-            _Pending(lhs, rhs, op, lines[k + 1], [], (sources[k], sources[k + 1]))
+            _Pending(lhs, rhs, op, lines[k + 1], [], (sources[k], sources[k + 1]), context.here)
             for k, (op, lhs, rhs) in enumerate(zip(ops, terms, terms[1:], strict=False))
         ]
         if chain:
@@ -401,7 +408,7 @@ def _refuse(result: StepResult, item: _Pending, refused: list) -> None:
 def _check(result: StepResult, item: _Pending, context: stepcheck.Context, timeout: float) -> bool:
     """The worker's verdict into ``result``; False when the worker was replaced (a timeout)."""
     per_component = not _TRANSPOSE.search(" ".join(item.sources))  # a^T b is no per-component product
-    args = (item.lhs, item.rhs, context, item.conditions, timeout, f"{item.line}", per_component)
+    args = (item.lhs, item.rhs, context.at(*item.place), item.conditions, timeout, f"{item.line}", per_component)
     try:
         outcome = worker.run(stepcheck.check, args, timeout)
     except errors.Timeout:

@@ -12,7 +12,7 @@ import sympy as sp
 from derive.catalog import activations
 from derive.catalog import softmax as catalog_softmax
 from derive.errors import ParseError
-from derive.parse import formula
+from derive.parse import formula, sums
 
 a, b, c, d, i, j, k, layer, n, x, y, z = sp.symbols("a b c d i j k l n x y z")
 K, L, P, Q, C = sp.symbols("K L P Q C")
@@ -176,6 +176,11 @@ CASES = [
         sp.Sum(sp.Derivative(L, ix("p", j)) * sp.Derivative(ix("p", j), X[i]), (j, 1, n)),
     ),
     (r"w_{1,i} x_1 + w_{2,i} x_2 + \ldots + w_{n,i} x_n", sp.Sum(ix("w", j, i) * X[j], (j, 1, n))),
+    # \max and \min over an index (log-softmax with the max shift), and of a list
+    (r"z_i - \max_k z_k", Z[i] - sums.MaxOver(Z[k], (k, 1, sp.Symbol("N_k")))),
+    (r"e^{z_j - \max_{k=1}^{K} z_k}", sp.exp(Z[j] - sums.MaxOver(Z[k], (k, 1, K)))),
+    (r"\min_{j} (y_j + a)^2", sums.MinOver((Y[j] + a) ** 2, (j, 1, sp.Symbol("N_j")))),
+    (r"\max(a, b) + 1", sp.Max(a, b) + 1),
 ]
 
 
@@ -209,6 +214,8 @@ AMBIGUOUS = [
     (r"\left. x^2 \right|_{x=2}^{y=3}", "upper limit of an evaluation bar", 17),
     (r"\partial C", r"\partial outside", 0),
     (r"\text{Replacing h with sigma}", "prose", 0),
+    (r"\max_k", "needs a value", 0),
+    (r"\max_{k \neq j} z_k", "all but one index", 0),
 ]
 
 

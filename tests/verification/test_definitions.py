@@ -376,6 +376,38 @@ DOCUMENTS = {
 \[ \frac{\partial \sigma}{\partial w} = \sigma(z)(1 - \sigma(z)) \]""",
         ["equal", "not_equal"],
     ),
+    # a worked example after the general case: its "definition" rows redefine, from there on only
+    "a display noted definition redefines a name for a worked example, and reaches no step above it": (
+        r"""\begin{align*}
+z_j &= \sum_{k=1}^{n} w_{jk} x_k + b_j && \text{definition} \\
+\frac{\partial C}{\partial z_j} &= z_j - y_j && \text{for the quadratic cost below?}
+\end{align*}
+\begin{align*}
+z_j &= \sum_{k=1}^{n} W_{jk} u_k + c_j && \text{definition} \\
+C &= \frac{1}{2} \sum_{k=1}^{n} (z_k - y_k)^2 && \text{definition} \\
+\frac{\partial C}{\partial c_j} &= z_j - y_j && \text{result} \\
+\frac{\partial C}{\partial W_{jk}} &= (z_j - y_j) x_k && \text{wrong: } x \text{ is not the input here}
+\end{align*}""",
+        ["undecided", "equal", "not_equal"],
+    ),
+    "in its own display a row noted definition restates the definition: a step": (
+        r"""\begin{align*}
+z_j &= w_j x + b_j && \text{definition} \\
+z_j &= w_j x + 2 b_j && \text{definition}
+\end{align*}""",
+        ["not_equal"],
+    ),
+    "'= a_i' noted definition at the end of a chain names its result": (
+        r"""\begin{align*}
+\operatorname{softmax}(z + c)_i &= \frac{e^{z_i + c}}{\sum_{k=1}^{K} e^{z_k + c}} && \text{definition} \\
+&= \frac{e^{z_i}}{\sum_{k=1}^{K} e^{z_k}} && \text{cancel } e^c \\
+&= a_i && \text{definition} \\
+a_i &= \frac{e^{z_i - \max_k z_k}}{\sum_{k=1}^{K} e^{z_k - \max_k z_k}} && \text{max shift} \\
+a_i &= \frac{e^{z_i - \max_k z_k}}{\sum_{k=1}^{K} e^{z_k}} && \text{a shift on one side only} \\
+\ln a_i &= z_i - \max_k z_k - \ln \sum_{k=1}^{K} e^{z_k - \max_k z_k} && \text{log-softmax}
+\end{align*}""",
+        ["equal", "equal", "not_equal", "equal"],
+    ),
     "an elided sum with the pattern of its terms": (
         r"""% define: p_i = \frac{e^{x_i}}{\sum_{k=1}^{n} e^{x_k}}
 \[ \sum_{j=1}^n y_j \frac{\partial p_j}{\partial x_i}
