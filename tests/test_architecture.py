@@ -32,6 +32,8 @@ ALLOWED: dict[str, set[str]] = {
     "commands": {
         "gallery",
         "slowdown",
+        "verification",  # derive verify (derive.commands.verifying)
+        "export",  # derive export (derive.commands.exporting)
         "render",
         "derivations",
         "parse",  # --loss/--activation formulas and --catalog files (derive.parse.functions, catalog_file)

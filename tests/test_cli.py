@@ -125,7 +125,7 @@ def test_missing_argument_is_a_usage_error():
 
 
 def _commands():
-    return sorted(cli.main.commands)
+    return cli.main.list_commands(click.Context(cli.main))
 
 
 @pytest.mark.parametrize("command", _commands())
@@ -457,7 +457,7 @@ def test_help_examples_are_whole_lines_to_copy(command, width):
     args = [command, "--help"] if command else ["--help"]
     result = CliRunner().invoke(cli.main, args, terminal_width=width)
     assert result.exit_code == 0
-    examples = _examples(cli.main.commands[command] if command else cli.main)
+    examples = _examples(cli.main.get_command(click.Context(cli.main), command) if command else cli.main)
     assert examples
     shown = [line.strip() for line in result.output.splitlines()]
     for example in examples:
@@ -590,7 +590,7 @@ BAD_ARGUMENTS = {
 
 
 def test_every_command_has_bad_arguments_in_the_table():
-    assert set(BAD_ARGUMENTS) == set(cli.main.commands)
+    assert set(BAD_ARGUMENTS) == set(_commands())
 
 
 @pytest.mark.parametrize(
@@ -816,3 +816,19 @@ def test_annotate_escapes_what_its_notes_quote(field, value, escaped):
     note = annotated[annotated.index("\\marginpar") :]
     assert escaped in note, note
     assert "\\input{" not in note and "\\write18" not in note
+
+
+def test_every_listed_command_can_be_loaded_and_verify_loads_no_pair_or_export():
+    """The commands are imported when they run: derive verify does not pay for the catalog's pairs."""
+    context = click.Context(cli.main)
+    for name in _commands():
+        assert isinstance(cli.main.get_command(context, name), click.Command), name
+    assert cli.main.get_command(context, "no-such-command") is None
+    probe = (
+        "import sys, derive.cli; from click.testing import CliRunner; "
+        "CliRunner().invoke(derive.cli.main, ['verify', '--help']); "
+        "heavy = ('derive.derivations.pairs', 'derive.export.codegen', 'matplotlib'); "
+        "print(sorted(m for m in heavy if m in sys.modules))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert loaded.strip() == "[]"

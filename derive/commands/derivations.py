@@ -11,7 +11,7 @@ import click
 import sympy as sp
 
 from derive import catalog, errors
-from derive.commands import options
+from derive.commands import basics, options
 from derive.derivations import backprop as backprop_module
 from derive.derivations import matching, pairs, softmax
 from derive.derivations import shift as shift_module
@@ -39,7 +39,7 @@ def _echo_trace(title: str, trace: tuple[steps.Step, ...]) -> None:
 
 
 @click.command("list")
-@options.json_option("Print JSON instead of a table.")
+@basics.json_option("Print JSON instead of a table.")
 @options.catalog_option
 def list_command(as_json: bool, lab: catalog_file.LabCatalog | None) -> None:
     """List the catalog: activations and losses (and those of --catalog FILE.toml).
@@ -64,7 +64,7 @@ def list_command(as_json: bool, lab: catalog_file.LabCatalog | None) -> None:
         for name, cls in {**catalog.LOSSES, **(lab.losses if lab else {})}.items()
     }
     if as_json:
-        options.echo_json({"activations": acts, "losses": losses})
+        basics.echo_json({"activations": acts, "losses": losses})
         return
     click.echo("activations (a = f(z)):")
     for name, info in acts.items():
@@ -77,7 +77,7 @@ def list_command(as_json: bool, lab: catalog_file.LabCatalog | None) -> None:
 
 @click.command()
 @options.pair_options()
-@options.json_option()
+@basics.json_option()
 @click.option(
     "--classes",
     "-K",
@@ -125,7 +125,7 @@ def show(
     """
     result = pairs.derive(loss, activation, classes, label_smoothing, class_weights)
     if as_json:
-        options.echo_json(result.as_dict())
+        basics.echo_json(result.as_dict())
         return
     _echo_trace(f"{result.loss} ∘ {result.activation}", result.steps)
     click.echo(_summary(result))
@@ -186,7 +186,7 @@ def _with_lab(names: dict[str, type], own: dict[str, type] | None) -> list[str |
 
 
 @click.command()
-@options.json_option("Print a JSON list instead of a table.")
+@basics.json_option("Print a JSON list instead of a table.")
 @options.catalog_option
 def table(as_json: bool, lab: catalog_file.LabCatalog | None) -> None:
     """Print every loss × activation: δ, whether σ' cancels, whether it saturates.
@@ -204,7 +204,7 @@ def table(as_json: bool, lab: catalog_file.LabCatalog | None) -> None:
     activations = _with_lab(catalog.ACTIVATIONS, lab and lab.activations)
     rows = [table_row(loss, act) for loss in losses for act in activations]
     if as_json:
-        options.echo_json(rows)
+        basics.echo_json(rows)
         return
     header = ("loss", "activation", "delta", "cancels", "saturates", "|δ|/|a-y| <=")
     cells = [header] + [
@@ -265,7 +265,7 @@ def _limit(value: sp.Expr | None) -> str:
 
 @click.command()
 @click.argument("activation", shell_complete=options.complete_activation)
-@options.json_option()
+@basics.json_option()
 def match(activation: str, as_json: bool) -> None:
     """Find the loss whose error is exactly a - y for ACTIVATION (its matching loss).
 
@@ -279,7 +279,7 @@ def match(activation: str, as_json: bool) -> None:
     """
     result = matching.matching_loss(activation)
     if as_json:
-        options.echo_json(result.as_dict())
+        basics.echo_json(result.as_dict())
         return
     _echo_trace(f"matching loss of {result.activation}: dL/dz = a - y", result.steps)
     click.echo(f"L(a, y) = {sp.sstr(result.loss)}")
@@ -288,7 +288,7 @@ def match(activation: str, as_json: bool) -> None:
 
 def _echo_standalone(result: steps.Trace, as_json: bool) -> None:
     if as_json:
-        options.echo_json(result.as_dict())
+        basics.echo_json(result.as_dict())
         return
     _echo_trace(result.title, result.steps)
     for name, value in result.results.items():
@@ -299,7 +299,7 @@ def _echo_standalone(result: steps.Trace, as_json: bool) -> None:
 
 
 @click.command()
-@options.json_option()
+@basics.json_option()
 def shift(as_json: bool) -> None:
     """Derive softmax(z + c) = softmax(z), and the max-subtraction rule of stable softmax.
 
@@ -312,7 +312,7 @@ def shift(as_json: bool) -> None:
 
 
 @click.command()
-@options.json_option("Print one JSON list of two objects instead of formulas.")
+@basics.json_option("Print one JSON list of two objects instead of formulas.")
 def backprop(as_json: bool) -> None:
     """Derive the four equations of backpropagation, then a worked two-layer network.
 
@@ -326,7 +326,7 @@ def backprop(as_json: bool) -> None:
     """
     results = [backprop_module.four_equations(), backprop_module.worked_network()]
     if as_json:
-        options.echo_json([r.as_dict() for r in results])
+        basics.echo_json([r.as_dict() for r in results])
         return
     for result in results:
         _echo_standalone(result, as_json=False)

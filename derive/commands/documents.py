@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from derive import catalog, errors, gallery
-from derive.commands import options
+from derive.commands import basics, options
 from derive.derivations import pairs
 from derive.engine import steps
 from derive.parse import catalog_file
@@ -28,8 +28,8 @@ from derive.render import latex as render_latex
     is_flag=True,
     help="Every valid catalog pair (and --catalog pair), one file each, into -d DIR.",
 )
-@options.output_file("*.tex; *.md for --template markdown")
-@options.directory(None, "With --all: the folder that gets one file per pair.")
+@basics.output_file("*.tex; *.md for --template markdown")
+@basics.directory(None, "With --all: the folder that gets one file per pair.")
 @click.option(
     "--template",
     "-t",
@@ -85,7 +85,7 @@ def latex(
             raise errors.InvalidOption("--all writes one file per pair: use -d/--directory DIR, not -o (one file)")
         if loss or activation or directory is None:
             raise errors.InvalidOption("--all takes no LOSS ACTIVATION and needs -d DIR")
-        options.check_writable(directory, folder=True)
+        basics.check_writable(directory, folder=True)
         _latex_all(directory, template, template_dir, style, make_pdf, lab)
         return
     if directory is not None:
@@ -147,7 +147,7 @@ def _write_latex(
     table = gallery.neighbour_table(result, style) if template == "article" else []
     doc = render_latex.derivation_document(result, style, table)
     source = render_latex.render(doc, template, style, template_dir)
-    options.write_or_echo(source, output)
+    basics.write_or_echo(source, output)
     if output is None:
         return []
     if make_pdf:
@@ -156,8 +156,8 @@ def _write_latex(
 
 
 @click.command("gallery")
-@options.directory(Path("outputs"), "The folder to fill.")
-@options.no_output_file("gallery", "a folder of files")
+@basics.directory(Path("outputs"), "The folder to fill.")
+@basics.no_output_file("gallery", "a folder of files")
 @options.notation_options
 def gallery_command(directory: Path, style: render_latex.Notation) -> None:
     """Fill -d DIR with every catalog derivation: .tex fragments and articles, compiled PDFs, README.md.
@@ -169,7 +169,7 @@ def gallery_command(directory: Path, style: render_latex.Notation) -> None:
     \b
         derive gallery -d outputs/
     """
-    options.check_writable(directory, folder=True)
+    basics.check_writable(directory, folder=True)
     work = gallery.tasks(directory, style)
     with click.progressbar(work, label="derive gallery", file=sys.stderr, item_show_func=lambda t: t and t[0]) as bar:
         for _label, action in bar:

@@ -19,8 +19,6 @@ own functions by name (:mod:`derive.parse.catalog_file`).
 from __future__ import annotations
 
 import functools
-import json
-import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -28,14 +26,10 @@ from typing import Any
 import click
 from click import shell_completion
 
-from derive import catalog, errors, files
-from derive.commands import lifecycle
+from derive import catalog, errors
+from derive.commands import basics
 from derive.parse import catalog_file, functions
 from derive.render import latex as render_latex
-
-EXIT_USER_ERROR = 2
-
-Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 
 #: The option of each Notation field: ``--activation-symbol`` sets the symbol of a = f(z).
 SYMBOL_OPTIONS = {"output": "activation", "cost": "cost", "target": "target", "sigma": "sigma"}
@@ -45,52 +39,6 @@ SYMBOL_MEANING = {
     "target": "the target y",
     "sigma": "the logistic sigmoid",
 }
-
-
-class Group(click.Group):
-    """A click group that turns a DeriveError into ``error: …`` on stderr and exit code 2.
-
-    It catches the error wherever it is raised: in an option's callback while the command line is
-    parsed, or in the command itself; like click's own usage errors, never a traceback.  The whole
-    run is a :func:`derive.commands.lifecycle.run`: a closed pipe ends quietly, SIGTERM ends it like
-    Ctrl-C, and ``on_exit`` (the functions that stop child processes) runs however it ends.
-    """
-
-    on_exit: tuple[Callable[[], None], ...] = ()
-
-    def main(self, *args: Any, **kwargs: Any) -> Any:
-        with lifecycle.run(self.on_exit):
-            return super().main(*args, **kwargs)
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except errors.DeriveError as exc:
-            click.echo(f"error: {exc}", err=True)
-            ctx.exit(EXIT_USER_ERROR)
-
-
-class FiniteFloat(click.types.FloatParamType):
-    """A float that is a number: ``nan`` and ``inf`` are refused while the command line is read.
-
-    They would pass ``float()`` and fail later, deep in the work, as a traceback.
-    """
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        number = super().convert(value, param, ctx)
-        if not math.isfinite(number):
-            self.fail(f"{value!r} is not a finite number.", param, ctx)
-        return number
-
-
-class FiniteFloatRange(click.FloatRange):
-    """A :class:`click.FloatRange` that also refuses ``nan`` (which compares false with both bounds)."""
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        number = super().convert(value, param, ctx)
-        if not math.isfinite(number):
-            self.fail(f"{value!r} is not a finite number.", param, ctx)
-        return number
 
 
 def _completion(names: Callable[[], Sequence[str]]) -> Callable[..., list[shell_completion.CompletionItem]]:
@@ -108,63 +56,6 @@ complete_loss = _completion(lambda: sorted([*catalog.LOSSES, *catalog.ALIASES]))
 complete_activation = _completion(lambda: sorted(catalog.ACTIVATIONS))
 
 
-def echo_json(data: object) -> None:
-    """Print ``data`` as indented JSON, keeping non-ASCII characters (δ, ∂) readable."""
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
-
-
-def json_option(help_text: str = "Print one JSON object instead of formulas.") -> Decorator:
-    """``--json``, passed to the command as ``as_json``."""
-    return click.option("--json", "as_json", is_flag=True, help=help_text)
-
-
-def output_file(names: str) -> Decorator:
-    """``-o/--output FILE``: exactly one file (``names`` says which, e.g. ``*.py``); default standard output."""
-    return click.option(
-        "-o",
-        "--output",
-        type=click.Path(path_type=Path),
-        default=None,
-        metavar="FILE",
-        help=f"Write one file, FILE ({names}); default: standard output.",
-    )
-
-
-def directory(default: Path | None, help_text: str) -> Decorator:
-    """``-d/--directory DIR``: the folder for a command that writes several files."""
-    return click.option(
-        "-d",
-        "--directory",
-        type=click.Path(path_type=Path),
-        default=default,
-        show_default=default is not None,
-        metavar="DIR",
-        help=help_text,
-    )
-
-
-def refused(*names: str, message: str) -> Decorator:
-    """A hidden option kept only to say what replaced it: giving it is the error ``message``.
-
-    The error is raised while the command line is parsed, so nothing is written.
-    """
-
-    def refuse(ctx: click.Context, param: click.Parameter, value: object) -> None:
-        if value is not None:
-            raise errors.InvalidOption(message)
-
-    return click.option(*names, hidden=True, expose_value=False, default=None, callback=refuse)
-
-
-def no_output_file(command: str, writes: str) -> Decorator:
-    """The refused ``-o/--output`` of a command that writes a folder of files: it says to use ``-d``."""
-    return refused(
-        "-o",
-        "--output",
-        message=f"derive {command} writes {writes}: use -d/--directory DIR (-o/--output is always one file)",
-    )
-
-
 def check_file(path: Path | None, suffixes: Sequence[str], writer: str) -> None:
     """Refuse ``-o FILE`` unless FILE ends in one of ``suffixes`` (what ``writer`` writes), before anything is written.
 
@@ -172,7 +63,7 @@ def check_file(path: Path | None, suffixes: Sequence[str], writer: str) -> None:
     (``-o outputs/``) would otherwise become a stray file.
     """
     if path is None or path.suffix.lower() in suffixes:
-        check_writable(path)
+        basics.check_writable(path)
         return
     hint = ""
     for field, allowed in render_latex.CHOICES.items():
@@ -182,33 +73,6 @@ def check_file(path: Path | None, suffixes: Sequence[str], writer: str) -> None:
     raise errors.InvalidOption(
         f"-o/--output is one file, and {writer} writes {'/'.join(suffixes)}: name it {names}, not {str(path)!r}{hint}"
     )
-
-
-def check_writable(path: Path | None, folder: bool = False) -> None:
-    """errors.Unwritable, before any work, for a ``path`` that can never be written.
-
-    That is a file (``folder``: a folder) whose place holds a folder, or one under a file
-    (``-o notes.txt/x.tex``).  Folders that do not exist yet are fine: they are made.
-    """
-    if path is None:
-        return
-    if not folder and path.is_dir():
-        raise errors.Unwritable(f"cannot write {path}: it is a folder")
-    start = path if folder else path.parent
-    for above in (start, *start.parents):
-        if above.exists():
-            if not above.is_dir():
-                what = f"into {path}" if folder else str(path)
-                raise errors.Unwritable(f"cannot write {what}: {above} is a file, not a folder")
-            return
-
-
-def write_or_echo(source: str, output: Path | None) -> None:
-    """``source`` into the file ``output``, or onto standard output when there is none."""
-    if output is None:
-        click.echo(source, nl=False)
-    else:
-        files.write_text(output, source)
 
 
 def notation_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -233,7 +97,7 @@ def notation_options(command: Callable[..., Any]) -> Callable[..., Any]:
             help=f"LaTeX symbol for {SYMBOL_MEANING[field]}.",
         )(with_style)
     message = "--output-symbol was renamed --activation-symbol (the symbol of a = f(z))"
-    return refused("--output-symbol", message=message)(with_style)
+    return basics.refused("--output-symbol", message=message)(with_style)
 
 
 # -- the pair of a derivation: LOSS ACTIVATION, --loss/--activation (names or formulas), --catalog -----------
@@ -260,7 +124,7 @@ def catalog_option(command: Callable[..., Any]) -> Callable[..., Any]:
     )(with_lab)
 
 
-def pair_options(required: bool = True) -> Decorator:
+def pair_options(required: bool = True) -> basics.Decorator:
     """``LOSS ACTIVATION`` (each may instead be ``--loss``/``--activation``) and ``--catalog``.
 
     The command receives ``loss`` and ``activation`` resolved (a catalog name, or the class of a

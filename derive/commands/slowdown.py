@@ -12,7 +12,7 @@ from click.core import ParameterSource
 
 from derive import catalog, errors
 from derive import slowdown as experiment
-from derive.commands import options
+from derive.commands import basics
 
 #: The costs and activations of one neuron (one output): softmax and cross_entropy need K outputs, and the
 #: experiment's target is y = 0, which the hinge losses (labels ±1) do not take.
@@ -53,7 +53,7 @@ MAX_EPOCHS = 1_000_000
     show_default=True,
     help="Any catalog activation with one output.",
 )
-@click.option("--eta", type=options.FiniteFloat(), default=0.15, show_default=True, help="Learning rate.")
+@click.option("--eta", type=basics.FiniteFloat(), default=0.15, show_default=True, help="Learning rate.")
 @click.option(
     "--epochs",
     type=click.IntRange(max=MAX_EPOCHS),
@@ -61,15 +61,15 @@ MAX_EPOCHS = 1_000_000
     show_default=True,
     help=f"Number of epochs (at most {MAX_EPOCHS}).",
 )
-@click.option("--x", "x_value", type=options.FiniteFloat(), default=1.0, show_default=True, help="The input x.")
-@click.option("--y", "y_value", type=options.FiniteFloat(), default=0.0, show_default=True, help="The target y.")
-@options.directory(
+@click.option("--x", "x_value", type=basics.FiniteFloat(), default=1.0, show_default=True, help="The input x.")
+@click.option("--y", "y_value", type=basics.FiniteFloat(), default=0.0, show_default=True, help="The target y.")
+@basics.directory(
     Path("outputs"),
     f"The folder of the figure: writes DIR/{experiment.FIGURE}.png and .pdf (with --json only when -d is given).",
 )
-@options.no_output_file("slowdown", f"two files, {experiment.FIGURE}.png and {experiment.FIGURE}.pdf")
+@basics.no_output_file("slowdown", f"two files, {experiment.FIGURE}.png and {experiment.FIGURE}.pdf")
 @click.option("--no-plot", is_flag=True, help="Print the numbers only; write no figure.")
-@options.json_option("Print one JSON list of the runs instead of a table; no figure unless -d DIR is given.")
+@basics.json_option("Print one JSON list of the runs instead of a table; no figure unless -d DIR is given.")
 def slowdown(
     costs: Sequence[str],
     starts: Sequence[str],
@@ -99,7 +99,7 @@ def slowdown(
     chosen = click.get_current_context().get_parameter_source("directory") is not ParameterSource.DEFAULT
     plot = not no_plot and (chosen or not as_json)  # --json is for scripts: no files they did not ask for
     if plot:
-        options.check_writable(directory, folder=True)
+        basics.check_writable(directory, folder=True)
     try:
         runs = experiment.experiment(costs, parsed, activation, x=x_value, y=y_value, eta=eta, epochs=epochs)
     except ValueError as exc:  # the exported gradient refuses a z that is no longer finite
@@ -108,7 +108,7 @@ def slowdown(
         raise errors.InvalidOption(f"gradient descent diverged ({exc}): try a smaller --eta, --x or --start") from None
     written = experiment.plot(runs, directory, x_value, y_value, eta) if plot else []
     if as_json:
-        options.echo_json([run.summary() for run in runs])
+        basics.echo_json([run.summary() for run in runs])
     else:
         click.echo(experiment.table(runs))
     for path in written:
