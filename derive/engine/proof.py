@@ -12,9 +12,15 @@ form where equality is decidable by polynomial arithmetic, then cancelled.
    made one fraction, before another ``cancel``.
 
 A ``False`` answer means "not proven", not "different".
+
+The proofs are pure functions of their arguments, so each answer is kept (a bounded cache per
+process): the pairs of the catalog share many steps (the derivative of σ, of each loss), and
+``derive table`` proves each once.
 """
 
 from __future__ import annotations
+
+import functools
 
 import sympy as sp
 
@@ -39,8 +45,17 @@ def equal(lhs: sp.Expr, rhs: sp.Expr, var: sp.Symbol | None = notation.z) -> boo
 _T = sp.Dummy("t", positive=True)
 
 
+#: How many answers of each proof a process keeps.
+CACHE_SIZE = 8192
+
+
 def is_zero(expr: sp.Expr, var: sp.Symbol | None = notation.z) -> bool:
     """True when ``expr`` is proven identically zero (``var`` is the exponential variable)."""
+    return _is_zero(expr, var)
+
+
+@functools.lru_cache(maxsize=CACHE_SIZE)
+def _is_zero(expr: sp.Expr, var: sp.Symbol | None) -> bool:
     quick = notation.evaluate_products(expr).rewrite("elementary")
     if not quick.has(sp.Piecewise, notation.SampleSum):
         if sp.cancel(quick) == 0:  # cancels as written (tanh kept)
@@ -164,7 +179,12 @@ def is_zero_by_cases(
     Arguments that hold other symbols (1 − y·a of hinge) are split by their own sign, all three
     cases, and the expression must vanish in every one.  False means "not proven".
     """
-    expr = elementary(expr).xreplace(signed_parameters(domains or {}))
+    return _is_zero_by_cases(expr, var, tuple(sorted((domains or {}).items(), key=str)), at_kinks)
+
+
+@functools.lru_cache(maxsize=CACHE_SIZE)
+def _is_zero_by_cases(expr: sp.Expr, var: sp.Symbol, domains: tuple, at_kinks: bool) -> bool:
+    expr = elementary(expr).xreplace(signed_parameters(dict(domains)))
     kinks = _kinks(expr, var)
     if not kinks:
         return _zero_by_atom_signs(expr)
@@ -191,14 +211,23 @@ settle = _expand_kinks
 
 
 def signed_parameters(domains: dict[sp.Symbol, sp.Set]) -> dict[sp.Symbol, sp.Dummy]:
-    """A positive (or non-negative) stand-in for each parameter whose domain says so."""
+    """A positive (or non-negative) stand-in for each parameter whose domain says so.
+
+    The same stand-in each time for the same parameter and sign, so that proofs about it can be
+    kept (:data:`CACHE_SIZE`).
+    """
     out = {}
     for symbol, domain in domains.items():
         if domain.is_subset(sp.Interval.open(0, sp.oo)):
-            out[symbol] = sp.Dummy(symbol.name, positive=True)
+            out[symbol] = _stand_in(symbol, "positive")
         elif domain.is_subset(sp.Interval(0, sp.oo)):
-            out[symbol] = sp.Dummy(symbol.name, nonnegative=True)
+            out[symbol] = _stand_in(symbol, "nonnegative")
     return out
+
+
+@functools.cache
+def _stand_in(symbol: sp.Symbol, sign: str) -> sp.Dummy:
+    return sp.Dummy(symbol.name, **{sign: True})
 
 
 def kink_arguments(expr: sp.Expr) -> list[sp.Expr]:
