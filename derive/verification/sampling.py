@@ -225,11 +225,55 @@ def _walk(node: sp.Basic, point: dict, memo: dict):
     elif hasattr(type(node), "elementary") and len(node.args) == 1:  # a catalog function: σ, softplus, …
         if type(node) not in _ELEMENTARY:
             _ELEMENTARY[type(node)] = type(node).elementary(_ARGUMENT)
-        value = _walk(_ELEMENTARY[type(node)], {_ARGUMENT: _walk(node.args[0], point, memo)}, {})
+        inner = {**point, _ARGUMENT: _walk(node.args[0], point, memo)}  # a parameter (elu's α) from point
+        value = _walk(_ELEMENTARY[type(node)], inner, {})
+    elif isinstance(node, sp.Piecewise):
+        value = _walk(_branch(node, point, memo), point, memo)
     else:
         raise _Unsupported(type(node).__name__)
     memo[node] = value
     return value
+
+
+def _branch(node: sp.Piecewise, point: dict, memo: dict) -> sp.Basic:
+    """The value of the first piece whose condition holds at ``point``."""
+    for value, condition in node.args:
+        if _holds(condition, point, memo):
+            return value
+    raise _Unsupported("no piece holds")
+
+
+#: Relations whose truth the walk decides (a tie, within rounding, is left to the exact evaluation).
+_RELATIONS = {
+    sp.StrictLessThan: lambda d: d < 0,
+    sp.LessThan: lambda d: d <= 0,
+    sp.StrictGreaterThan: lambda d: d > 0,
+    sp.GreaterThan: lambda d: d >= 0,
+    sp.Eq: lambda d: d == 0,
+    sp.Ne: lambda d: d != 0,
+}
+
+
+def _holds(condition: sp.Basic, point: dict, memo: dict) -> bool:
+    """Whether a piece's condition holds at ``point``: true, a relation, And, Or or Not of them."""
+    if condition is sp.true or condition is sp.false:
+        return bool(condition)
+    if isinstance(condition, sp.And):
+        return all(_holds(c, point, memo) for c in condition.args)
+    if isinstance(condition, sp.Or):
+        return any(_holds(c, point, memo) for c in condition.args)
+    if isinstance(condition, sp.Not):
+        return not _holds(condition.args[0], point, memo)
+    decide = _RELATIONS.get(type(condition))
+    if decide is None:
+        raise _Unsupported(type(condition).__name__)
+    left, right = _walk(condition.lhs, point, memo), _walk(condition.rhs, point, memo)
+    if isinstance(left, mpmath.mpc) or isinstance(right, mpmath.mpc):
+        raise _Unsupported("a complex side of a condition")
+    difference = left - right
+    if abs(difference) <= mpmath.mpf(10) ** (10 - FAST_DIGITS) * max(1, abs(left), abs(right)):
+        raise _Unsupported("a condition at its boundary: the exact evaluation decides")
+    return decide(difference)
 
 
 def _number(value):
