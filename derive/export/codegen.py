@@ -159,7 +159,7 @@ def _probability_check(d: steps.Derivation, backend: str) -> str:
         return ""
     low, high = y_domain.inf, y_domain.sup
     outside = f"(y < {low}) | (y > {high})"
-    test = f"np.any({outside})" if backend == "numpy" else f"bool(jnp.any({outside}))"
+    test = f"np.any({outside})" if backend == "numpy" else f"_fails(jnp.any({outside}))"
     return f'        if {test}:\n            raise ValueError("probabilities y must lie in [{low}, {high}]")\n'
 
 
@@ -384,10 +384,11 @@ def _forms_text(forms: steps.Trace) -> str:
 
 def _jax_source(d: steps.Derivation, version: str) -> str:
     def header(title: str, forms: str, public: str = module_templates.JAX_PUBLIC, imports: str = "") -> str:
-        fields = {"title": title, "version": version, "source": _source(d), "forms": forms}
+        fields = {"title": title, "version": version, "source": _source(d), "forms": forms, "gradients": gradients}
         doc = {"options_doc": _options_doc(d) + keywords.documentation(d.parameters), "constants": _constants(d)}
         return module_templates.JAX_HEADER.format(**fields, **doc, imports=imports) + public
 
+    gradients = JAX_GRADIENTS["softmax" if d.activation_function.vector else "scalar"]
     if d.activation_function.vector:
         text = _forms_text(stable.softmax_forms_of(d))
         title = f"{d.loss} of softmax over K classes: loss and gradient (JAX)."
@@ -398,7 +399,7 @@ def _jax_source(d: steps.Derivation, version: str) -> str:
             return header(title, text, public="") + module_templates.JAX_SOFTMAX.format(
                 functions=functions, classes_check=check, probability_check=_probability_check(d, "jax")
             )
-        functions = JAX_SOFTMAX_FUNCTIONS[d.loss]
+        functions = JAX_SOFTMAX_FUNCTIONS[d.loss] + module_templates.JAX_BOTH
         return header(title, text) + module_templates.JAX_SOFTMAX.format(
             functions=functions, classes_check=check, probability_check=_probability_check(d, "jax")
         )
@@ -420,9 +421,19 @@ def _jax_source(d: steps.Derivation, version: str) -> str:
         target_check=keywords.target_check(d.loss_function.y_domain, "jax"),
         helpers=keywords.helpers(params, "jax"),
         parameters="".join(f", {p.symbol.name}" for p in params),
+        reduction_index=2 + len(params),
         loss_body=body([forms.cost], ["value"]),
         grad_body=body([forms.grad], ["out"]),
     )
+
+
+#: What ``jax.grad`` of code that calls an exported ``loss`` differentiates, by kind of module.
+JAX_GRADIENTS = {
+    "scalar": "jax.grad of code that calls loss takes derive's closed-form dC/dz (a jax.custom_vjp);\n"
+    "y and the parameters get JAX's derivative of the stable form.",
+    "softmax": "jax.grad of code that calls loss differentiates the stable form with JAX's autodiff\n"
+    "(no closed-form custom_vjp for softmax yet).",
+}
 
 
 def to_numpy(d: steps.Derivation, backend: str = "numpy") -> tuple[Callable, Callable]:

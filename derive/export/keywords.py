@@ -33,7 +33,7 @@ def target_check(y_domain: sp.Set, backend: str = "numpy") -> str:
     if rule is None:
         return ""
     bad, message = rule
-    test = f"np.any({bad})" if backend == "numpy" else f"bool(jnp.any({bad}))"
+    test = f"np.any({bad})" if backend == "numpy" else f"_fails(jnp.any({bad}))"
     return f'    if {test}:\n        raise ValueError("{message}")\n'
 
 
@@ -147,7 +147,7 @@ def helpers(params: Sequence[Parameter], backend: str) -> str:
         checked = rule(p.domain, "number")
         if checked is not None:
             test, said = checked
-            lines.append(f"    if not {'(' if numpy else 'bool('}{test}):")
+            lines.append(f"    if not ({test}):" if numpy else f"    if _fails(~({test})):")
             message = f"{p.keyword} must be {said} ({p.description}), not {{{p.keyword}!r}}"
             lines.append(f'        raise ValueError(f"{message}")')
         lines.append("    numbers.append(number)")
@@ -185,7 +185,7 @@ def _number(value, keyword, dtype):
         number = jnp.asarray(value)
     except (TypeError, ValueError):  # jnp.asarray refuses None and strings
         number = None
-    if number is None or number.ndim != 0 or number.dtype.kind not in "iuf" or not bool(jnp.isfinite(number)):
+    if number is None or number.ndim != 0 or number.dtype.kind not in "iuf" or _fails(~jnp.isfinite(number)):
         raise ValueError(f"{keyword} must be one finite real number, not {value!r}")
     return number.astype(dtype)'''
 

@@ -139,7 +139,7 @@ def _class_weights(value, z):
     if weights is None or weights.shape != (z.shape[1],) or weights.dtype.kind not in "iuf":
         raise ValueError(f"class_weights must be {{z.shape[1]}} numbers, shape ({{z.shape[1]}},), not {{value!r}}")
     weights = weights.astype(z.dtype)
-    if not bool(jnp.isfinite(weights).all()) or bool((weights < 0).any()):
+    if _fails(~jnp.isfinite(weights).all()) or _fails((weights < 0).any()):
         raise ValueError("class_weights must be finite and >= 0")
     return weights
 '''
