@@ -22,12 +22,13 @@ from derive.parse import catalog_file
     type=click.Choice(codegen.BACKENDS),
     default="numpy",
     show_default=True,
-    help="numpy, or jax (jit-compiled; needs jax to run, and to --check).",
+    help="numpy; jax (jit-compiled, with a custom_vjp); torch (a torch.autograd.Function, scalar pairs). "
+    "jax and torch need their framework to run, and to --check.",
 )
 @click.option(
     "--check",
     is_flag=True,
-    help="Also check the gradient of the module written (numpy or jax): finite differences and mpmath at 50 digits.",
+    help="Also check the gradient of the module written (its backend): finite differences and mpmath at 50 digits.",
 )
 def export(
     loss: str | type,
@@ -39,10 +40,11 @@ def export(
 ) -> None:
     """Write LOSS of ACTIVATION as a standalone, numerically stable Python module (-o FILE.py, or stdout).
 
-    The module imports only numpy (or only jax) and defines loss(z, y, reduction="mean"),
-    grad(z, y, reduction="mean") and loss_and_grad, printed from stable forms proven
-    equal to the derivation.  --check runs that module (the JAX one in float64 with
-    --backend jax, which then needs jax installed), prints the largest errors against
+    The module imports only numpy (or only jax, or only torch) and defines loss(z, y,
+    reduction="mean"), grad(z, y, reduction="mean") and loss_and_grad, printed from stable
+    forms proven equal to the derivation; with jax and torch, autodiff of code that calls
+    loss takes derive's closed-form gradient.  --check runs that module (the JAX one in
+    float64, which then needs jax installed; the torch one needs torch), prints the largest errors against
     mpmath and finite differences, and fails (exit 1) above tolerance.  --loss and
     --activation take your own formulas (see derive show --help): their parameters
     become keyword arguments; --catalog a lab's file.
@@ -51,11 +53,12 @@ def export(
 
     \b
         derive export bce sigmoid -o bce_sigmoid.py --check
+        derive export huber leaky_relu --backend torch -o huber_leaky.py --check
         derive export --loss 'L(a, y) = \\frac{1}{2}(a-y)^2 + \\lambda a^2' --activation sigmoid -o ridge.py
     """
     options.check_file(output, (".py",), "derive export")
-    if check and backend == "jax":
-        gradcheck.require_jax()  # before anything is written
+    if check and backend != "numpy":
+        gradcheck.require_framework(backend)  # before anything is written
     d = pairs.derive(loss, activation)
     source = codegen.module_source(d, backend)
     if output is None:

@@ -109,18 +109,102 @@ class _Printer(NumPyPrinter):
         return repr(float(expr))
 
 
+class _TorchPrinter(_Printer):
+    """PyTorch code from the same forms: torch.where, torch.clamp_min, comparisons as operators.
+
+    A number where torch wants a tensor (a branch of torch.where, an argument of torch.maximum) is a
+    0-d tensor of z's dtype and device, so float64 stays float64.  A NumPy function without a torch
+    name here raises NotImplementedError: nothing is printed that torch would not run.
+    """
+
+    NAMES = {
+        "numpy.exp": "torch.exp",
+        "numpy.log": "torch.log",
+        "numpy.log1p": "torch.log1p",
+        "numpy.expm1": "torch.expm1",
+        "numpy.tanh": "torch.tanh",
+        "numpy.sinh": "torch.sinh",
+        "numpy.cosh": "torch.cosh",
+        "numpy.sqrt": "torch.sqrt",
+        "numpy.abs": "torch.abs",
+        "numpy.sign": "torch.sign",
+    }
+    RELATIONS = {"==": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
+
+    def _module_format(self, fqn: str, register: bool = True) -> str:
+        if fqn not in self.NAMES:
+            raise NotImplementedError(f"no torch function for {fqn}")
+        return self.NAMES[fqn]
+
+    def _tensor(self, expr) -> str:
+        return f"z.new_tensor({float(expr)!r})" if expr.is_number else self._print(expr)
+
+    def _print_Relational(self, expr):
+        return f"({self._print(expr.lhs)} {self.RELATIONS[expr.rel_op]} {self._print(expr.rhs)})"
+
+    def _print_And(self, expr):
+        return "(" + " & ".join(self._print(arg) for arg in expr.args) + ")"
+
+    def _print_Or(self, expr):
+        return "(" + " | ".join(self._print(arg) for arg in expr.args) + ")"
+
+    def _print_Not(self, expr):
+        return f"(~{self._print(expr.args[0])})"
+
+    def _extremum(self, expr, name: str, clamp: str) -> str:
+        numbers = [arg for arg in expr.args if arg.is_number]
+        others = [arg for arg in expr.args if not arg.is_number]
+        out = self._print(others[0])
+        for arg in others[1:]:
+            out = f"torch.{name}({out}, {self._print(arg)})"
+        if numbers:
+            bound = max(numbers) if name == "maximum" else min(numbers)
+            out = f"torch.{clamp}({out}, {float(bound)!r})"
+        return out
+
+    def _print_Max(self, expr):
+        return self._extremum(expr, "maximum", "clamp_min")
+
+    def _print_Min(self, expr):
+        return self._extremum(expr, "minimum", "clamp_max")
+
+    def _print_Piecewise(self, expr):
+        *branches, (otherwise, always) = expr.args
+        if always is not sp.true:
+            raise NotImplementedError(expr)
+        out = self._tensor(otherwise)
+        for value, condition in reversed(branches):
+            out = f"torch.where({self._print(condition)}, {self._tensor(value)}, {out})"
+        return out
+
+    def _print_log1p_ratio(self, expr):
+        u = self._print(expr.args[0])
+        one = "z.new_tensor(1.0)"
+        return f"torch.where({u} > 0, torch.log1p({u}) / torch.where({u} > 0, {u}, {one}), {one})"
+
+    def _print_Heaviside(self, expr):
+        return f"torch.heaviside({self._print(expr.args[0])}, z.new_tensor(0.5))"
+
+    def _print_Abs(self, expr):
+        return f"torch.abs({self._print(expr.args[0])})"
+
+
 def _numbers(expr: sp.Expr) -> sp.Expr:
     """Irrational constants (√2, π, ln 2) as float literals: np.sqrt(2) is a float64 and would widen float32."""
     return expr.replace(lambda e: e.is_number and not e.is_Rational and e.is_real, lambda e: sp.Float(e.evalf(30), 30))
 
 
-def _body(exprs: list[sp.Expr], results: list[str], definitions: tuple = (), cast_all: bool = False) -> list[str]:
+def _body(
+    exprs: list[sp.Expr], results: list[str], definitions: tuple = (), cast_all: bool = False, backend: str = "numpy"
+) -> list[str]:
     """Lines computing ``results[i] = exprs[i]`` with common subexpressions once.
 
     ``definitions`` are (symbol, value) that ``exprs`` use (the residual a − y), each computed as soon
-    as what it needs is; ``cast_all`` casts every result to z's dtype, not only ``out``.
+    as what it needs is; ``cast_all`` casts every result to z's dtype, not only ``out``.  ``backend``
+    "torch" prints PyTorch (:class:`_TorchPrinter`), each result a tensor shaped like z.
     """
-    printer = _Printer()
+    torch = backend == "torch"
+    printer = _TorchPrinter() if torch else _Printer()
     names = sp.numbered_symbols("t")
     defined = [(str(name), _numbers(value)) for name, value in definitions]
     values = [value for _, value in defined] + [_numbers(e) for e in exprs]
@@ -131,9 +215,13 @@ def _body(exprs: list[sp.Expr], results: list[str], definitions: tuple = (), cas
     shifts = [f"{name} = {printer.doprint(shifts_of[name])}" for name in used]
     pending = [(str(name), value) for name, value in replacements] + list(zip(targets, reduced, strict=True))
     lines = [f"{name} = {printer.doprint(value)}" for name, value in _in_order(pending)]
+    if torch and any("np." in line for line in shifts + lines):
+        raise NotImplementedError(f"a NumPy call left in the torch code: {[x for x in shifts + lines if 'np.' in x]}")
     for i, line in enumerate(lines):
         name = line.split(" = ", 1)[0]
-        if name == "out" or (cast_all and name == "value"):
+        if torch and name in ("out", "value"):
+            lines[i] = line.replace(" = ", " = _like(", 1) + ", z)"
+        elif name == "out" or (cast_all and name == "value"):
             lines[i] = line.replace(" = ", " = np.asarray(", 1) + ", dtype=z.dtype)"
     return shifts + lines
 
@@ -163,7 +251,7 @@ def _probability_check(d: steps.Derivation, backend: str) -> str:
     return f'        if {test}:\n            raise ValueError("probabilities y must lie in [{low}, {high}]")\n'
 
 
-BACKENDS = ("numpy", "jax")
+BACKENDS = ("numpy", "jax", "torch")
 #: The softmax functions without options, by loss (cross-entropy with options: ``option_templates``).
 SOFTMAX_FUNCTIONS = {
     "cross_entropy": module_templates.CE_FUNCTIONS,
@@ -188,6 +276,8 @@ def module_source(d: steps.Derivation, backend: str = "numpy") -> str:
     require_backend(backend)
     if backend == "jax":
         return _jax_source(d, _version.__version__)
+    if backend == "torch":
+        return _torch_source(d, _version.__version__)
     if d.activation_function.vector:
         return _softmax_source(d, _version.__version__)
     forms = composed.stable_forms_of(d)
@@ -424,6 +514,42 @@ def _jax_source(d: steps.Derivation, version: str) -> str:
         reduction_index=2 + len(params),
         loss_body=body([forms.cost], ["value"]),
         grad_body=body([forms.grad], ["out"]),
+    )
+
+
+# -- PyTorch backend -------------------------------------------------------------------------------
+
+
+def _torch_source(d: steps.Derivation, version: str) -> str:
+    """The PyTorch module of a scalar pair (softmax: errors.InvalidOption, not written yet)."""
+    if d.activation_function.vector:
+        raise errors.InvalidOption(
+            f"--backend torch writes scalar pairs; {d.loss} ∘ softmax is not supported yet (use numpy or jax)"
+        )
+    forms = composed.stable_forms_of(d)
+    params, legacy = d.parameters, composed.legacy(d)
+    indent = lambda lines, spaces: textwrap.indent("\n".join(lines), " " * spaces)  # noqa: E731
+    body = lambda exprs, results: _body(exprs, results, forms.definitions, not legacy, "torch")  # noqa: E731
+    names = [keywords.python_name(p.symbol.name) for p in params]
+    return module_templates.TORCH_SCALAR.format(
+        title=f"{d.loss} of {d.activation}: loss and gradient, numerically stable (PyTorch).",
+        version=version,
+        source=_source(d),
+        cost=sp.sstr(forms.cost),
+        grad=sp.sstr(forms.grad),
+        definitions=_definitions_doc(forms),
+        parameters_doc=keywords.documentation(params),
+        target_check=keywords.target_check(d.loss_function.y_domain, "torch"),
+        helpers=keywords.helpers(params, "torch"),
+        parameters="".join(f", {name}" for name in names),
+        parameters_tuple="".join(f"{name}, " for name in names),
+        none_per_parameter=", None" * len(params),
+        signature=keywords.signature(params),
+        bind=keywords.bind(params),
+        loss=d.loss,
+        activation=d.activation,
+        loss_body=indent(body([forms.cost], ["value"]), 4),
+        grad_body=indent(body([forms.grad], ["out"]), 4),
     )
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import importlib
 from collections.abc import Callable, Iterator, Mapping
 
 import sympy as sp
@@ -118,19 +119,28 @@ def parameter_values(d: steps.Derivation, given: Mapping[str, float] | None = No
 
 def require_jax() -> None:
     """errors.MissingDependency unless jax can be imported (the JAX module's check runs it)."""
+    require_framework("jax")
+
+
+def require_framework(backend: str) -> None:
+    """errors.MissingDependency unless the framework of ``backend`` (jax, torch) can be imported."""
+    if backend == "numpy":
+        return
     try:
-        import jax  # noqa: F401
+        importlib.import_module(backend)
     except ImportError as exc:
         raise errors.MissingDependency(
-            f"jax is not installed ({exc}): checking the JAX module needs it (pip install jax), "
+            f"{backend} is not installed ({exc}): checking the {backend} module needs it (pip install {backend}), "
             "or check the NumPy module (--backend numpy)"
         ) from None
 
 
 @contextlib.contextmanager
 def _precision(backend: str) -> Iterator[None]:
-    """float64 for JAX (its default is float32) while the check runs; nothing for NumPy."""
+    """float64 for JAX (its default is float32) while the check runs; nothing for NumPy and torch (which keep
+    the float64 of the inputs)."""
     if backend != "jax":
+        require_framework(backend)
         yield
         return
     require_jax()

@@ -33,7 +33,7 @@ def target_check(y_domain: sp.Set, backend: str = "numpy") -> str:
     if rule is None:
         return ""
     bad, message = rule
-    test = f"np.any({bad})" if backend == "numpy" else f"_fails(jnp.any({bad}))"
+    test = {"numpy": f"np.any({bad})", "torch": f"bool(torch.any({bad}))"}.get(backend, f"_fails(jnp.any({bad}))")
     return f'    if {test}:\n        raise ValueError("{message}")\n'
 
 
@@ -131,7 +131,7 @@ def helpers(params: Sequence[Parameter], backend: str) -> str:
     if not params:
         return ""
     check_names(params)
-    numpy = backend == "numpy"
+    numpy = backend in ("numpy", "torch")  # the torch module's parameters: 0-d tensors, tested like NumPy's
     keywords = ", ".join(p.keyword for p in params)
     names = symbols(params) + ("," if len(params) == 1 else "")
     lines = [
@@ -152,7 +152,8 @@ def helpers(params: Sequence[Parameter], backend: str) -> str:
             lines.append(f'        raise ValueError(f"{message}")')
         lines.append("    numbers.append(number)")
     lines.append("    return tuple(numbers)")
-    return (NUMPY_NUMBER if numpy else JAX_NUMBER) + "\n".join(lines) + "\n"
+    number = {"numpy": NUMPY_NUMBER, "torch": TORCH_NUMBER}.get(backend, JAX_NUMBER)
+    return number + "\n".join(lines) + "\n"
 
 
 def documentation(params: Sequence[Parameter]) -> str:
@@ -176,6 +177,18 @@ def _number(value, keyword, dtype):
     if number.ndim != 0 or number.dtype.kind not in "iuf" or not np.isfinite(number):
         raise ValueError(f"{keyword} must be one finite real number, not {value!r}")
     return dtype.type(number)'''
+
+TORCH_NUMBER = '''
+
+def _number(value, keyword, dtype):
+    """value as one finite real number, a 0-d tensor of dtype (ValueError otherwise)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError, RuntimeError):  # None, text, complex, a tensor of several numbers
+        number = None
+    if number is None or isinstance(value, bool) or not math.isfinite(number):
+        raise ValueError(f"{keyword} must be one finite real number, not {value!r}")
+    return torch.tensor(number, dtype=dtype)'''
 
 JAX_NUMBER = '''
 

@@ -1,10 +1,12 @@
-"""Exported NumPy functions: stability sweep, mpmath reference, finite differences, float32, standalone module.
+"""Exported NumPy functions: stability sweep, mpmath reference, finite differences, float32, standalone module;
+the JAX and PyTorch modules against them.
 
 Values only; speed and memory are measured in benchmarks/bench_numeric.py.
 """
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import json
 import re
@@ -225,8 +227,110 @@ def test_cli_export_check_and_errors(tmp_path):
     assert result.stdout.startswith('"""bce of sigmoid')
     result = CliRunner().invoke(cli.main, ["export", "bce", "sigmoid", "--backend", "tensorflow"])
     assert result.exit_code == 2
-    assert "Invalid value for '--backend': 'tensorflow' is not one of 'numpy', 'jax'." in result.stderr
+    assert "Invalid value for '--backend': 'tensorflow' is not one of 'numpy', 'jax', 'torch'." in result.stderr
     assert "Traceback" not in result.output
+
+
+# -- the PyTorch backend (torch is a test extra; CI installs it) -----------------------------------
+
+
+def _torch_module(loss: str, act: str) -> dict:
+    namespace: dict = {"__name__": f"torch_{loss}_{act}"}
+    exec(compile(codegen.module_source(pairs.derive(loss, act), "torch"), "module", "exec"), namespace)  # noqa: S102
+    return namespace
+
+
+@pytest.mark.parametrize(("loss", "act"), SCALAR_PAIRS)
+def test_torch_backend_matches_numpy_and_its_backward_is_the_closed_form(loss, act):
+    torch = pytest.importorskip("torch")
+    module = _torch_module(loss, act)
+    n_loss, n_grad = codegen.functions(pairs.derive(loss, act))
+    rng = np.random.default_rng(5)
+    z = rng.normal(size=40) * 5
+    y = rng.choice(gradcheck.targets(catalog.loss(loss)), size=40)
+    for reduction in ("mean", "sum", "none"):
+        value, gradient = module["loss_and_grad"](torch.from_numpy(z), torch.from_numpy(y), reduction)
+        np.testing.assert_allclose(value.numpy(), n_loss(z, y, reduction), rtol=1e-12)
+        np.testing.assert_allclose(gradient.numpy(), n_grad(z, y, reduction), rtol=1e-12, atol=1e-300)
+        leaf = torch.from_numpy(z).requires_grad_()
+        module["loss"](leaf, torch.from_numpy(y), reduction).sum().backward()
+        np.testing.assert_allclose(leaf.grad.numpy(), n_grad(z, y, reduction), rtol=1e-12, atol=1e-300)
+
+
+@pytest.mark.parametrize(("loss", "act"), SCALAR_PAIRS)
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_torch_no_inf_or_nan_on_the_sweep(loss, act, dtype):
+    """|z| up to 1e4 in float32 and float64: the loss, grad and the backward of loss stay finite (as NumPy's)."""
+    torch = pytest.importorskip("torch")
+    module = _torch_module(loss, act)
+    for target in gradcheck.targets(catalog.loss(loss)):
+        z = torch.from_numpy(ZS).to(getattr(torch, dtype)).requires_grad_()
+        y = torch.full_like(z, target).detach()
+        value = module["loss"](z, y, "none")
+        value.sum().backward()
+        for v in (value.detach(), module["grad"](z, y, "none"), z.grad):
+            assert v.dtype == z.dtype and not torch.isnan(v).any()
+            finite = torch.isfinite(v).numpy()
+            if (loss, act) in OVERFLOWS:
+                below = ZS < OVERFLOWS[loss, act][getattr(np, dtype)]  # noqa: SIM300
+                assert finite[below].all()
+            else:
+                assert finite.all(), (loss, act, ZS[~finite])
+
+
+TORCH_GRADCHECK = [
+    ("bce", "sigmoid"),
+    ("quadratic", "tanh"),
+    ("huber", "leaky_relu"),
+    ("focal", "sigmoid"),
+    ("hinge", "gelu"),
+    ("gaussian_nll", "elu"),
+    ("log_cosh", "softsign"),
+    ("poisson", "softplus"),
+]
+
+
+@pytest.mark.parametrize(("loss", "act"), TORCH_GRADCHECK)
+def test_torch_gradcheck_in_float64(loss, act):
+    torch = pytest.importorskip("torch")
+    module = _torch_module(loss, act)
+    rng = np.random.default_rng(11)
+    z = rng.uniform(0.2, 2.5, size=12) * rng.choice([-1.0, 1.0], size=12)  # away from the kinks at 0 (and ±3)
+    y = torch.from_numpy(rng.choice(gradcheck.targets(catalog.loss(loss)), size=12))
+    for reduction in ("mean", "sum", "none"):
+        leaf = torch.from_numpy(z).requires_grad_()
+        assert torch.autograd.gradcheck(lambda zz, r=reduction: module["loss"](zz, y, r), (leaf,))
+
+
+def test_torch_module_errors_and_dtypes():
+    torch = pytest.importorskip("torch")
+    module = _torch_module("huber", "leaky_relu")
+    with pytest.raises(ValueError, match="requires a gradient"):
+        module["loss"](torch.zeros(3), torch.zeros(3, requires_grad=True))
+    with pytest.raises(ValueError, match="NaN"):
+        module["loss"](torch.tensor([float("nan")]), torch.zeros(1))
+    with pytest.raises(ValueError, match="delta must be > 0"):
+        module["loss"](torch.zeros(2), torch.zeros(2), delta=-1.0)
+    with pytest.raises(ValueError, match="complex"):
+        module["loss"](torch.zeros(2, dtype=torch.complex64), torch.zeros(2))
+    assert module["grad"](torch.zeros(2, dtype=torch.float16), torch.zeros(2)).dtype == torch.float32
+    assert module["grad"]([0, 1], [0, 1]).dtype == torch.get_default_dtype()
+    with pytest.raises(errors.InvalidOption, match="softmax is not supported yet"):
+        codegen.module_source(pairs.derive("cross_entropy", "softmax"), "torch")
+
+
+def test_torch_module_imports_only_torch_and_the_cli_checks_it(tmp_path):
+    path = tmp_path / "bce_torch.py"
+    arguments = ["export", "bce", "sigmoid", "--backend", "torch", "-o", str(path), "--check"]
+    result = CliRunner().invoke(cli.main, arguments)
+    assert result.exit_code == 0 and "(torch module)" in result.stderr, result.output
+    imports = {
+        alias.name
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, (ast.Import, ast.ImportFrom))
+        for alias in node.names
+    }
+    assert imports == {"math", "torch"}
 
 
 # -- the JAX backend (jax is a test extra; CI installs it) ----------------------------------------
