@@ -291,12 +291,13 @@ def only_definition(note: str) -> bool:
 
 
 def _free_to_define(name: sp.Basic, source: document.SourceRow, context: context_.Context) -> bool:
-    """No definition gives ``name`` yet, or the row's note says "definition" and the one that does is
-    from another display (see :func:`row_defines`)."""
+    """No definition gives ``name`` yet, or the row's note says "definition" and the one that does is a row
+    of another display (see :func:`row_defines`); a ``% define:`` line holds for the whole document."""
     found = context.lookup(name)
     if found is None:
         return True
-    return only_definition(source.note) and found.definition.place[1] != source.block
+    row, display = found.definition.place
+    return only_definition(source.note) and row >= 0 and display != source.block
 
 
 _CALL_STYLE = re.compile(r"^\s*(?P<name>[^()]+?)\s*(?:\\left\s*)?\((?P<args>[^()]*?)(?:\\right\s*)?\)\s*$")

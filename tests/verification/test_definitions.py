@@ -417,6 +417,13 @@ z_j &= w_j x + 2 b_j && \text{definition}
 \end{align*}""",
         ["not_equal"],
     ),
+    "a '% define:' line holds for the whole document: a row noted definition is checked against it": (
+        r"""% define: a_j = \sigma(z_j)
+\begin{align*}
+a_j &= \tanh(z_j) && \text{definition}
+\end{align*}""",
+        ["not_equal"],
+    ),
     "'= a_i' noted definition at the end of a chain names its result": (
         r"""\begin{align*}
 \operatorname{softmax}(z + c)_i &= \frac{e^{z_i + c}}{\sum_{k=1}^{K} e^{z_k + c}} && \text{definition} \\
