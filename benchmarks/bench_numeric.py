@@ -1,7 +1,8 @@
 """Exported loss+grad against hand-written NumPy, memory copy, naive lambdify (and PyTorch, JAX if installed).
 
-PyTorch: fused binary_cross_entropy_with_logits / cross_entropy with autograd;
-JAX: jax.jit(jax.value_and_grad(...)) of the same loss; both single-threaded.
+PyTorch: fused binary_cross_entropy_with_logits / cross_entropy with autograd, and derive's torch module
+(its loss's backward through autograd); JAX: jax.jit(jax.value_and_grad(...)) of the same loss, and derive's
+JAX module (loss_and_grad, one jitted function); all single-threaded.
 
     OMP_NUM_THREADS=1 python benchmarks/bench_numeric.py
 
@@ -86,6 +87,17 @@ def optional_frameworks(kind, loss, act):
             return value.item(), t.grad
 
         out["pytorch (1 thread)"] = torch_fn
+        if act != "softmax":  # --backend torch writes scalar pairs
+            torch_namespace: dict = {}
+            exec(codegen.module_source(pairs.derive(loss, act), "torch"), torch_namespace)  # noqa: S102
+
+            def derive_torch(zz, yy, f=torch_namespace["loss"]):
+                t = torch.from_numpy(zz).requires_grad_(True)
+                value = f(t, torch.from_numpy(yy))
+                value.backward()
+                return value.item(), t.grad
+
+            out["derive export, torch (autograd)"] = derive_torch
     except ImportError:
         pass
     try:
@@ -164,7 +176,7 @@ def main() -> None:
             memory = {name: peak_bytes(fn, *args) for name, fn in rows.items()}
         ref_s, ref_mem = times["hand-written reference"], memory["hand-written reference"]
         for name in rows:
-            outside = name.startswith(("pytorch", "jax")) or "jax" in name  # allocations outside tracemalloc
+            outside = name.startswith(("pytorch", "jax")) or "jax" in name or "torch" in name  # not seen by tracemalloc
             mem = "n/a" if outside else f"{memory[name] / 2**20:.1f}"
             ratio = "n/a" if outside else f"{memory[name] / ref_mem:.2f}"
             print(f"  {name:<28} {times[name]:>9.4f} {times[name] / ref_s:>20.2f} {mem:>9} {ratio:>9}")
