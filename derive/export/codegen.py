@@ -569,8 +569,9 @@ def _torch_source(d: steps.Derivation, version: str) -> str:
 JAX_GRADIENTS = {
     "scalar": "jax.grad of code that calls loss takes derive's closed-form dC/dz (a jax.custom_vjp);\n"
     "y and the parameters get JAX's derivative of the stable form.",
-    "softmax": "jax.grad of code that calls loss differentiates the stable form with JAX's autodiff\n"
-    "(no closed-form custom_vjp for softmax yet).",
+    "softmax": "jax.grad of code that calls loss takes derive's closed-form dC/dz (a jax.custom_vjp; with\n"
+    "label smoothing or class weights, JAX's autodiff of the stable form); probabilities y get JAX's\n"
+    "derivative of the stable form.",
 }
 
 

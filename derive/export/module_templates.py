@@ -599,8 +599,36 @@ def loss_and_grad(z, y, reduction="mean"):
     return _loss_and_grad(z, y, reduction)
 '''
 
-#: ``_loss_and_grad`` of a JAX softmax module: one compiled function (the jitted parts inline into it).
+#: ``_loss_and_grad`` of a JAX softmax module: one compiled function (the jitted parts inline into it); and
+#: ``_loss`` with a ``jax.custom_vjp``: derive's closed-form dC/dz, JAX's derivative of the stable form for
+#: probabilities y (integer labels get none).
 JAX_BOTH = """
+
+_stable_loss = _loss
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
+def _loss(z, y, reduction):
+    return _stable_loss(z, y, reduction)
+
+
+def _loss_forward(z, y, reduction):
+    return _stable_loss(z, y, reduction), (z, y)
+
+
+def _loss_backward(reduction, saved, cotangent):
+    \"\"\"derive's closed-form dC/dz (rows times the cotangent of each row with reduction="none").\"\"\"
+    z, y = saved
+    g = _grad(z, y, reduction)
+    g = g * (cotangent[:, None] if reduction == "none" else cotangent)
+    if jnp.issubdtype(y.dtype, jnp.integer):
+        return g, None
+    _, pullback = jax.vjp(lambda targets: _stable_loss(z, targets, reduction), y)
+    return (g, *pullback(cotangent))
+
+
+_loss.defvjp(_loss_forward, _loss_backward)
+
 
 @functools.partial(jax.jit, static_argnames="reduction")
 def _loss_and_grad(z, y, reduction):

@@ -106,3 +106,34 @@ def test_loss_and_grad_is_one_compiled_function_and_checks_run_outside_tracing()
             module["loss"](np.array([np.nan]), np.array([1.0]))
         traced = jax.jit(lambda zz, yy: module["loss"](zz, yy))  # inside user's jit: no host sync, no check
         assert np.isfinite(float(traced(jnp.array([0.5]), jnp.array([1.0]))))
+
+
+def _softmax_module(loss: str) -> dict:
+    return _module(loss, "softmax")
+
+
+@pytest.mark.parametrize("labels", [True, False], ids=["labels", "probabilities"])
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_softmax_cross_entropy_under_jax_grad_equals_the_naive_gradient(labels, reduction):
+    with jax.enable_x64(True):
+        module = _softmax_module("cross_entropy")
+        rng = np.random.default_rng(1)
+        zs = jnp.asarray(rng.normal(size=(20, 5)) * 3)
+        probabilities = jax.nn.softmax(jnp.asarray(rng.normal(size=(20, 5))))
+        ys = jnp.asarray(rng.integers(0, 5, size=20)) if labels else probabilities
+        targets = jax.nn.one_hot(ys, 5) if labels else ys
+        reduce = jnp.mean if reduction == "mean" else jnp.sum
+        naive = jax.grad(lambda zz: reduce(-jnp.sum(targets * jnp.log(jnp.exp(zz) / jnp.exp(zz).sum(1)[:, None]), 1)))
+        exported = jax.grad(lambda zz: module["loss"](zz, ys, reduction))
+        np.testing.assert_allclose(np.asarray(exported(zs)), np.asarray(naive(zs)), rtol=1e-9, atol=1e-15)
+
+
+@pytest.mark.parametrize("loss", ["cross_entropy", "kl_div", "quadratic"])
+def test_softmax_gradient_is_derives_closed_form(loss):
+    with jax.enable_x64(True):
+        module = _softmax_module(loss)
+        closed_form = module["_grad"]
+        module["_grad"] = lambda z, y, reduction: 3.0 * closed_form(z, y, reduction)
+        zs, ys = jnp.asarray(np.random.default_rng(2).normal(size=(6, 4))), jnp.asarray([0, 1, 3, 2, 1, 0])
+        tripled = jax.grad(lambda zz: module["loss"](zz, ys, "sum"))(zs)
+        np.testing.assert_allclose(np.asarray(tripled), 3.0 * np.asarray(closed_form(zs, ys, "sum")))
