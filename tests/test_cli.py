@@ -317,7 +317,7 @@ def test_notation_options_give_what_the_api_gives(option, value, field):
             ],
             ["--output"],
         ),
-        ("export", ["-o, --output FILE", "*.py", "--backend [numpy|jax]"], ["--directory"]),
+        ("export", ["-o, --output FILE", "*.py", "--backend [numpy|jax|torch]"], ["--directory"]),
     ],
 )
 def test_help_shows_each_option_with_its_meaning_and_choices(command, shown, hidden):
@@ -480,7 +480,7 @@ def test_version(option):
         ("derive export mse t", ["tanh"]),
         ("derive latex b", ["bce"]),
         ("derive match re", ["relu"]),
-        ("derive export bce sigmoid --backend ", ["numpy", "jax"]),
+        ("derive export bce sigmoid --backend ", ["numpy", "jax", "torch"]),
     ],
 )
 def test_shell_completion_offers_commands_and_catalog_names(words, offered):
