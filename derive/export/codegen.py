@@ -72,18 +72,24 @@ class _Printer(NumPyPrinter):
     def _print_Abs(self, expr):
         return f"np.abs({self._print(expr.args[0])})"
 
+    def _branch(self, value) -> str:
+        """A value of a where(): as printed (a number broadcasts)."""
+        return self._print(value)
+
     def _print_Piecewise(self, expr):
         *branches, (otherwise, always) = expr.args
         if always is not sp.true:
             raise NotImplementedError(expr)
-        out = self._print(otherwise)
+        where = self._module_format("numpy.where")
+        out = self._branch(otherwise)
         for value, condition in reversed(branches):
-            out = f"np.where({self._print(condition)}, {self._print(value)}, {out})"
+            out = f"{where}({self._print(condition)}, {self._branch(value)}, {out})"
         return out
 
     def _print_log1p_ratio(self, expr):
-        u = self._print(expr.args[0])
-        return f"np.where({u} > 0, np.log1p({u}) / np.where({u} > 0, {u}, 1), 1)"
+        u, one = self._print(expr.args[0]), self._branch(sp.S.One)
+        where, log1p = self._module_format("numpy.where"), self._module_format("numpy.log1p")
+        return f"{where}({u} > 0, {log1p}({u}) / {where}({u} > 0, {u}, {one}), {one})"
 
     def _print_Heaviside(self, expr):
         return f"np.heaviside({self._print(expr.args[0])}, 0.5)"
@@ -140,6 +146,7 @@ class _TorchPrinter(_Printer):
         "numpy.sqrt": "torch.sqrt",
         "numpy.abs": "torch.abs",
         "numpy.sign": "torch.sign",
+        "numpy.where": "torch.where",
     }
     RELATIONS = {"==": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 
@@ -148,8 +155,9 @@ class _TorchPrinter(_Printer):
             raise NotImplementedError(f"no torch function for {fqn}")
         return self.NAMES[fqn]
 
-    def _tensor(self, expr) -> str:
-        return f"z.new_tensor({float(expr)!r})" if expr.is_number else self._print(expr)
+    def _branch(self, value) -> str:
+        """A value of torch.where: a number as a 0-d tensor of z's dtype and device."""
+        return f"z.new_tensor({float(value)!r})" if value.is_number else self._print(value)
 
     def _print_Relational(self, expr):
         return f"({self._print(expr.lhs)} {self.RELATIONS[expr.rel_op]} {self._print(expr.rhs)})"
@@ -179,20 +187,6 @@ class _TorchPrinter(_Printer):
 
     def _print_Min(self, expr):
         return self._extremum(expr, "minimum", "clamp_max")
-
-    def _print_Piecewise(self, expr):
-        *branches, (otherwise, always) = expr.args
-        if always is not sp.true:
-            raise NotImplementedError(expr)
-        out = self._tensor(otherwise)
-        for value, condition in reversed(branches):
-            out = f"torch.where({self._print(condition)}, {self._tensor(value)}, {out})"
-        return out
-
-    def _print_log1p_ratio(self, expr):
-        u = self._print(expr.args[0])
-        one = "z.new_tensor(1.0)"
-        return f"torch.where({u} > 0, torch.log1p({u}) / torch.where({u} > 0, {u}, {one}), {one})"
 
     def _print_Heaviside(self, expr):
         return f"torch.heaviside({self._print(expr.args[0])}, z.new_tensor(0.5))"

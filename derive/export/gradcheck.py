@@ -117,11 +117,6 @@ def parameter_values(d: steps.Derivation, given: Mapping[str, float] | None = No
     return values
 
 
-def require_jax() -> None:
-    """errors.MissingDependency unless jax can be imported (the JAX module's check runs it)."""
-    require_framework("jax")
-
-
 def require_framework(backend: str) -> None:
     """errors.MissingDependency unless the framework of ``backend`` (jax, torch) can be imported."""
     if backend == "numpy":
@@ -139,11 +134,10 @@ def require_framework(backend: str) -> None:
 def _precision(backend: str) -> Iterator[None]:
     """float64 for JAX (its default is float32) while the check runs; nothing for NumPy and torch (which keep
     the float64 of the inputs)."""
+    require_framework(backend)
     if backend != "jax":
-        require_framework(backend)
         yield
         return
-    require_jax()
     import jax
 
     with jax.enable_x64(True):
