@@ -12,6 +12,7 @@ Each activation
 
 from __future__ import annotations
 
+import functools
 from typing import ClassVar
 
 import sympy as sp
@@ -67,10 +68,10 @@ class Activation(sp.Function):
     def fdiff(self, argindex: int = 1) -> sp.Expr:
         if argindex != 1:
             raise ArgumentIndexError(self, argindex)
-        return self.derivative()
+        return _derivative(self)
 
     def _eval_rewrite_as_elementary(self, z, **kwargs) -> sp.Expr:
-        return self.elementary(z)
+        return _elementary(type(self), z)
 
     def _latex(self, printer, exp=None) -> str:
         tex = rf"{self.latex_name}\left({printer._print(self.args[0])}\right)"
@@ -84,6 +85,19 @@ class Activation(sp.Function):
 
     def _numpycode(self, printer) -> str:
         return printer._print(self.elementary(self.args[0]))
+
+
+@functools.lru_cache(maxsize=4096)
+def _derivative(call: Activation) -> sp.Expr:
+    """``call.derivative()``, kept: verify differentiates the same call of a long z for every point set."""
+    return call.derivative()
+
+
+@functools.lru_cache(maxsize=4096)
+def _elementary(cls: type[Activation], z: sp.Expr) -> sp.Expr:
+    """``cls.elementary(z)``, kept: verify rewrites the same calls many times, and a Max(0, z) of a
+    long z costs milliseconds to build (SymPy orders its arguments)."""
+    return cls.elementary(z)
 
 
 class sigmoid(Activation):
@@ -410,7 +424,7 @@ class gelu_tanh(_SelfGated):
 
     def derivative(self):
         t = sp.Dummy("t")  # the argument may be an expression (z = Σ w x + b in a document)
-        return sp.diff(self.elementary(t), t).subs(t, self.args[0])
+        return sp.diff(self.elementary(t), t).xreplace({t: self.args[0]})
 
     def _eval_rewrite_as_exp(self, z, **kwargs):
         return self.elementary(z).rewrite(sp.exp)

@@ -83,6 +83,42 @@ def _is_zero(expr: sp.Expr, var: sp.Symbol | None) -> bool:
     return normal_form(sp.expand_log(expr, force=True), None) == 0
 
 
+#: The size (SymPy operations) up to which :func:`is_zero_over_calls` expands what is left once the calls
+#: are symbols.  The steps it proves in derive's fragments and the corpora are below 70; what is larger is
+#: an elementary form (GELU_tanh's derivative), half a second to expand for nothing.
+QUICK_OPS = 120
+
+
+@functools.lru_cache(maxsize=CACHE_SIZE)
+def is_zero_over_calls(expr: sp.Expr) -> bool:
+    """True when ``expr`` is 0 with each catalog call (σ(z), a loss, a softmax) an independent symbol.
+
+    A quick proof tried before :func:`elementary` expands σ into exponentials: a hand step
+    ``a(1 − a)(…/(1 − a) …) = …`` usually holds as a rational function of a = σ(·), and the
+    symbol keeps the call's known sign.  Sound: an identity in a free symbol holds at any value
+    of it (powers x^(γ+c) are split as x^γ·x^c, true wherever x ≠ 0).  ``False`` means not proven.
+    """
+    calls = {f for f in expr.atoms(sp.Function) if hasattr(type(f), "_eval_rewrite_as_elementary")}
+    if not calls:
+        return False
+    if any(d.has(*calls) for d in expr.atoms(sp.Derivative, sp.Subs)):
+        return False  # d/dz of a call is no derivative of a free symbol
+    symbols = {call: sp.Dummy("f", **_known_sign(call)) for call in calls}
+    generic = expr.xreplace(symbols)  # top-down: a call inside another's argument goes with it
+    if sp.count_ops(generic) > QUICK_OPS:
+        return False  # still large without the calls: not a small rational function of them
+    generic = _split_powers(kinks_as_atoms(generic))
+    numerator, _ = sp.fraction(sp.together(sp.expand(generic)))
+    return sp.expand(numerator) == 0
+
+
+def _known_sign(expr: sp.Expr) -> dict[str, bool]:
+    """The assumptions a stand-in for ``expr`` may carry: only what SymPy knows of ``expr`` itself."""
+    if expr.is_positive:
+        return {"positive": True}
+    return {"real": True} if expr.is_real else {}
+
+
 def _symbolic_powers(expr: sp.Expr) -> bool:
     """True when ``expr`` has a power with a symbolic exponent (focal loss's (1 − a)^γ)."""
     return any(not p.exp.is_number for p in expr.atoms(sp.Pow))
@@ -157,6 +193,27 @@ def is_zero_exp_atoms(expr: sp.Expr) -> bool:
 #: Functions whose value or derivative jumps where an argument changes sign.
 KINKED = (sp.Heaviside, sp.Max, sp.Min, sp.Abs, sp.sign)
 _S = sp.Dummy("s", positive=True)
+
+
+def kinks_as_atoms(expr: sp.Expr) -> sp.Expr:
+    """``expr`` with each step, max, min, |·|, sign and Piecewise a symbol of its own.
+
+    Two of them with the same arguments (once expanded) are the same symbol.  What is then 0 is 0
+    whatever their values, so a proof of the result is a proof of ``expr``; an identity that needs what a
+    kink is (max(0, u) = u·H(u)) is not proven this way.  Expanding and combining over one denominator
+    otherwise rebuilds each of them many times, and SymPy orders the arguments of a max of a long
+    expression in milliseconds each (seconds for one step of ``squared_hinge ∘ gelu_tanh``).
+    """
+    atoms: dict[sp.Expr, sp.Dummy] = {}
+
+    def atom(node: sp.Expr) -> sp.Dummy:
+        if isinstance(node, sp.Piecewise):
+            key = sp.Piecewise(*((sp.expand(value), condition) for value, condition in node.args), evaluate=False)
+        else:
+            key = node.func(*(sp.expand(arg) for arg in node.args), evaluate=False)
+        return atoms.setdefault(key, sp.Dummy("k", real=True))
+
+    return expr.replace(lambda e: isinstance(e, (*KINKED, sp.Piecewise)), atom)
 
 
 def has_kinks(expr: sp.Expr) -> bool:

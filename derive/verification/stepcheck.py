@@ -103,6 +103,7 @@ def check(
     """
     start = time.monotonic()
     rng = random.Random(int(hashlib.sha256(f"{seed}|{lhs}|{rhs}".encode()).hexdigest()[:12], 16))
+    lhs, rhs, context, conditions = readings.real_symbols(lhs, rhs, context, conditions)
     lhs, rhs, context = readings.explicit(lhs, rhs, context)
     lhs, rhs, context = readings.indices_apart(lhs, rhs, context)
     lhs, rhs = readings.bare_calls(lhs, rhs, context)
@@ -327,17 +328,18 @@ def _prove(difference: sp.Expr, start: float, budget: float) -> bool:
         previous = signal.signal(signal.SIGALRM, _raise_deadline)
         signal.setitimer(signal.ITIMER_REAL, remaining)
     try:
-        if sp.expand(difference) == 0:
+        if sp.expand(proof.kinks_as_atoms(difference)) == 0 or proof.is_zero_over_calls(difference):
             return True
         elementary = proof.elementary(difference)
         size = sp.count_ops(elementary)
         if size > PROOF_OPS:
             return False
+        smooth = proof.kinks_as_atoms(elementary)  # a step, max or |·| is one symbol: see kinks_as_atoms
         # over one denominator the numerator expands to 0: no polynomial gcd (cancel's, seconds with exps)
-        numerator, _ = sp.fraction(sp.together(sp.expand(elementary)))
+        numerator, _ = sp.fraction(sp.together(sp.expand(smooth)))
         if sp.expand(numerator) == 0:
             return True
-        return size <= SIMPLIFY_OPS and (sp.cancel(elementary) == 0 or sp.simplify(elementary) == 0)
+        return size <= SIMPLIFY_OPS and (sp.cancel(smooth) == 0 or sp.simplify(smooth) == 0)
     except Timeout:
         return False
     except (TypeError, ValueError, NotImplementedError, RecursionError, AttributeError):
