@@ -522,3 +522,24 @@ def test_a_justification_that_cannot_be_read_is_reported_and_the_row_still_check
     assert [(s.line, s.kind) for s in report.skipped] == [(2, "row")]
     assert report.skipped[0].reason.startswith("a justification that cannot be read: unknown command \\in")
     assert report.text().endswith("2 equal, 1 not equal, 0 undecided, 0 parse errors, 1 row skipped")
+
+
+def test_a_step_is_read_with_real_symbols_and_the_catalog_parameters_as_they_are():
+    """readings.real_symbols: every plain name real, in the step, its definitions and conditions alike;
+    α of ELU stays the catalog's own symbol, so that ``\\operatorname{ELU}(z)`` rewritten later is the
+    document's α (a new real α would have been another variable: 7 wrong ✗ on huber ∘ ELU's fragment)."""
+    from derive.verification import readings
+
+    a, z, w, alpha = sp.symbols("a z w alpha")
+    x = sp.IndexedBase("x")
+    k = sp.Symbol("k", integer=True)
+    t = sp.Dummy("t")
+    ctx = context.Context([context.Definition(a, activations.elu(z) + w * x[k] + t)], [sp.Gt(w, 0)])
+    lhs, rhs, ctx, conditions = readings.real_symbols(a, alpha * z, ctx, [sp.Ne(z, 0)])
+    symbols = lhs.free_symbols | rhs.free_symbols | ctx.definitions[0].value.free_symbols | conditions[0].free_symbols
+    assert {s for s in symbols if not s.is_real} == {alpha, t}
+    assert alpha in rhs.free_symbols and alpha is activations.ALPHA  # untouched
+    assert t in ctx.definitions[0].value.free_symbols  # a Dummy of derive's own is left alone
+    assert ctx.definitions[0].target == lhs  # the same real a on both
+    assert ctx.assumptions[0].free_symbols <= symbols
+    assert all(node.is_real for node in ctx.definitions[0].value.atoms(sp.Indexed))  # x real makes x_k real
