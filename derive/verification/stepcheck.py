@@ -336,7 +336,7 @@ def _prove(difference: sp.Expr, start: float, budget: float) -> bool:
             return False
         smooth = proof.kinks_as_atoms(elementary)  # a step, max or |·| is one symbol: see kinks_as_atoms
         # over one denominator the numerator expands to 0: no polynomial gcd (cancel's, seconds with exps)
-        numerator, _ = sp.fraction(sp.together(sp.expand(smooth)))
+        numerator, _ = sp.fraction(sp.together(sp.expand(proof.exps_as_atoms(smooth))))
         if sp.expand(numerator) == 0:
             return True
         return size <= SIMPLIFY_OPS and (sp.cancel(smooth) == 0 or sp.simplify(smooth) == 0)

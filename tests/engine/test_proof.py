@@ -55,3 +55,33 @@ def test_is_zero_over_calls(name, difference, quick, zero):
     assert all(v < 1e-30 for v in values) is zero, values
     if quick:  # a proof is only ever claimed for a true identity
         assert zero
+
+
+def _zero_numerator(expr: sp.Expr) -> bool:
+    return sp.expand(sp.fraction(sp.together(sp.expand(expr)))[0]) == 0
+
+
+u, v = sp.symbols("u v", real=True)
+ATOMS = [
+    # (difference, zero once e^t and the kinks are symbols, identically zero)
+    ("e^(u+v)", sp.exp(u + v) - sp.exp(u) * sp.exp(v), True, True),
+    ("σ two ways", 1 / (1 + sp.exp(-u - v)) - sp.exp(u + v) / (1 + sp.exp(u + v)), True, True),
+    ("e^(2u)", sp.exp(2 * u) / (1 + sp.exp(u)) - sp.exp(u) + sp.exp(u) / (1 + sp.exp(u)), True, True),
+    ("H(u) same argument", sp.Heaviside(u + v) * (u + 1) - sp.Heaviside(v + u) * u - sp.Heaviside(u + v), True, True),
+    ("max, argument expanded", sp.Max(0, (u + 1) * v) - sp.Max(0, u * v + v), True, True),
+    ("max(0,u) = u H(u): needs what a kink is", sp.Max(0, u) - u * sp.Heaviside(u), False, True),
+    ("e^(u+v) - e^u", sp.exp(u + v) - sp.exp(u), False, False),
+    ("H(u) - H(v)", sp.Heaviside(u) - sp.Heaviside(v), False, False),
+]
+
+
+@pytest.mark.parametrize(("name", "difference", "proven", "zero"), ATOMS, ids=[c[0] for c in ATOMS])
+def test_exps_and_kinks_as_atoms(name, difference, proven, zero):
+    atomized = proof.exps_as_atoms(proof.kinks_as_atoms(difference))
+    assert not atomized.has(sp.exp, sp.Heaviside, sp.Max)
+    assert _zero_numerator(atomized) is proven
+    point = {u: sp.Rational(7, 5), v: sp.Rational(-2, 3)}
+    value = abs(sp.N(difference.subs(point), 40))
+    assert bool(value < 1e-30) is zero, value
+    if proven:
+        assert zero
