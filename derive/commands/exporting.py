@@ -22,7 +22,7 @@ from derive.parse import catalog_file
     type=click.Choice(codegen.BACKENDS),
     default="numpy",
     show_default=True,
-    help="numpy; jax (jit-compiled, with a custom_vjp); torch (a torch.autograd.Function, scalar pairs). "
+    help="numpy; jax (jit-compiled, with a custom_vjp); torch (a torch.autograd.Function). "
     "jax and torch need their framework to run, and to --check.",
 )
 @click.option(

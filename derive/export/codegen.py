@@ -253,8 +253,11 @@ def _probability_check(d: steps.Derivation, backend: str) -> str:
         return ""
     low, high = y_domain.inf, y_domain.sup
     outside = f"(y < {low}) | (y > {high})"
+    error = f'raise ValueError("probabilities y must lie in [{low}, {high}]")\n'
+    if backend == "torch":
+        return f"    if bool(({outside}).any()):\n        {error}"
     test = f"np.any({outside})" if backend == "numpy" else f"_fails(jnp.any({outside}))"
-    return f'        if {test}:\n            raise ValueError("probabilities y must lie in [{low}, {high}]")\n'
+    return f"        if {test}:\n            {error}"
 
 
 BACKENDS = ("numpy", "jax", "torch")
@@ -263,6 +266,11 @@ SOFTMAX_FUNCTIONS = {
     "cross_entropy": module_templates.CE_FUNCTIONS,
     "kl_div": module_templates.KL_FUNCTIONS,
     "quadratic": module_templates.QUADRATIC_FUNCTIONS,
+}
+TORCH_SOFTMAX_FUNCTIONS = {
+    "cross_entropy": module_templates.TORCH_CE,
+    "kl_div": module_templates.TORCH_KL,
+    "quadratic": module_templates.TORCH_QUADRATIC,
 }
 JAX_SOFTMAX_FUNCTIONS = {
     "cross_entropy": module_templates.JAX_CE,
@@ -527,11 +535,9 @@ def _jax_source(d: steps.Derivation, version: str) -> str:
 
 
 def _torch_source(d: steps.Derivation, version: str) -> str:
-    """The PyTorch module of a scalar pair (softmax: errors.InvalidOption, not written yet)."""
+    """The PyTorch module of a pair (softmax with label smoothing or class weights: errors.InvalidOption)."""
     if d.activation_function.vector:
-        raise errors.InvalidOption(
-            f"--backend torch writes scalar pairs; {d.loss} ∘ softmax is not supported yet (use numpy or jax)"
-        )
+        return _torch_softmax_source(d, version)
     forms = composed.stable_forms_of(d)
     params, legacy = d.parameters, composed.legacy(d)
     indent = lambda lines, spaces: textwrap.indent("\n".join(lines), " " * spaces)  # noqa: E731
@@ -556,6 +562,23 @@ def _torch_source(d: steps.Derivation, version: str) -> str:
         activation=d.activation,
         loss_body=indent(body([forms.cost], ["value"]), 4),
         grad_body=indent(body([forms.grad], ["out"]), 4),
+    )
+
+
+def _torch_softmax_source(d: steps.Derivation, version: str) -> str:
+    if _has_options(d):
+        raise errors.InvalidOption(
+            "--backend torch does not write label smoothing or class weights yet (use numpy or jax for those)"
+        )
+    return module_templates.TORCH_SOFTMAX.format(
+        title=f"{d.loss} of softmax over K classes: loss and gradient, numerically stable (PyTorch).",
+        version=version,
+        source=_source(d),
+        forms=_forms_text(stable.softmax_forms_of(d)),
+        classes_check=_classes_check(d),
+        probability_check=_probability_check(d, "torch"),
+        loss=d.loss,
+        functions=TORCH_SOFTMAX_FUNCTIONS[d.loss],
     )
 
 

@@ -235,8 +235,13 @@ def test_cli_export_check_and_errors(tmp_path):
 
 
 def _torch_module(loss: str, act: str) -> dict:
-    namespace: dict = {"__name__": f"torch_{loss}_{act}"}
-    exec(compile(codegen.module_source(pairs.derive(loss, act), "torch"), "module", "exec"), namespace)  # noqa: S102
+    return _module(pairs.derive(loss, act), "torch")
+
+
+def _module(d, backend: str = "numpy") -> dict:
+    """The namespace of the module ``derive export`` writes for ``d``."""
+    namespace: dict = {"__name__": f"{backend}_{d.loss}_{d.activation}"}
+    exec(compile(codegen.module_source(d, backend), "module", "exec"), namespace)  # noqa: S102
     return namespace
 
 
@@ -315,8 +320,78 @@ def test_torch_module_errors_and_dtypes():
         module["loss"](torch.zeros(2, dtype=torch.complex64), torch.zeros(2))
     assert module["grad"](torch.zeros(2, dtype=torch.float16), torch.zeros(2)).dtype == torch.float32
     assert module["grad"]([0, 1], [0, 1]).dtype == torch.get_default_dtype()
-    with pytest.raises(errors.InvalidOption, match="softmax is not supported yet"):
-        codegen.module_source(pairs.derive("cross_entropy", "softmax"), "torch")
+    with pytest.raises(errors.InvalidOption, match="label smoothing or class weights"):
+        codegen.module_source(pairs.derive("cross_entropy", "softmax", label_smoothing="1/10"), "torch")
+
+
+SOFTMAX_LOSSES = ("cross_entropy", "kl_div", "quadratic")
+
+
+def _softmax_targets(rng, n: int, k: int) -> list[np.ndarray]:
+    """Integer labels, probabilities, and one-hot probabilities (exact 0s: 0 ln 0 of kl_div)."""
+    labels = rng.integers(0, k, size=n)
+    return [labels, rng.dirichlet(np.ones(k), size=n), np.eye(k)[labels]]
+
+
+@pytest.mark.parametrize("loss", SOFTMAX_LOSSES)
+def test_torch_softmax_matches_numpy_and_its_backward_is_the_closed_form(loss):
+    torch = pytest.importorskip("torch")
+    module = _torch_module(loss, "softmax")
+    reference = _module(pairs.derive(loss, "softmax"))
+    rng = np.random.default_rng(7)
+    z = rng.normal(size=(9, 5)) * 4
+    for y in _softmax_targets(rng, 9, 5):
+        for reduction in ("mean", "sum", "none"):
+            want_value, want_grad = reference["loss_and_grad"](z, y, reduction)
+            value, gradient = module["loss_and_grad"](torch.from_numpy(z), torch.from_numpy(y), reduction)
+            np.testing.assert_allclose(value.numpy(), want_value, rtol=1e-12, atol=1e-15)
+            np.testing.assert_allclose(gradient.numpy(), want_grad, rtol=1e-12, atol=1e-15)
+            leaf = torch.from_numpy(z).requires_grad_()
+            module["loss"](leaf, torch.from_numpy(y), reduction).sum().backward()
+            np.testing.assert_allclose(leaf.grad.numpy(), want_grad, rtol=1e-12, atol=1e-15)
+            weights = torch.from_numpy(rng.normal(size=9))  # an upstream gradient per row
+            if reduction == "none":
+                leaf = torch.from_numpy(z).requires_grad_()
+                (module["loss"](leaf, torch.from_numpy(y), "none") * weights).sum().backward()
+                np.testing.assert_allclose(leaf.grad.numpy(), want_grad * weights.numpy()[:, None], rtol=1e-12)
+
+
+@pytest.mark.parametrize("loss", SOFTMAX_LOSSES)
+def test_torch_softmax_gradcheck_and_far_tails(loss):
+    torch = pytest.importorskip("torch")
+    module = _torch_module(loss, "softmax")
+    rng = np.random.default_rng(8)
+    z = rng.normal(size=(4, 3))
+    for y in _softmax_targets(rng, 4, 3)[:2]:
+        for reduction in ("mean", "none"):
+            leaf = torch.from_numpy(z).requires_grad_()
+            target = torch.from_numpy(y)
+            assert torch.autograd.gradcheck(lambda zz, r=reduction, t=target: module["loss"](zz, t, r), (leaf,))
+    for dtype in (torch.float32, torch.float64):
+        far = torch.from_numpy(rng.normal(size=(64, 6)) * 1e4).to(dtype)
+        for y in _softmax_targets(rng, 64, 6):
+            value, gradient = module["loss_and_grad"](far, torch.from_numpy(y), "none")
+            assert value.dtype == dtype and bool(torch.isfinite(value).all()) and bool(torch.isfinite(gradient).all())
+
+
+def test_torch_softmax_refuses_what_it_cannot_compute():
+    torch = pytest.importorskip("torch")
+    module = _torch_module("cross_entropy", "softmax")
+    z = torch.zeros(3, 4)
+    for y, message in [
+        (torch.tensor([0, 1, 4]), "labels y must lie in 0..3"),
+        (torch.tensor([0.0, 1.0, 2.0]), "labels y must be integers"),
+        (torch.zeros(3, 5), "y must be integer labels of shape"),
+        (torch.full((3, 4), 1.5), r"probabilities y must lie in \[0, 1\]"),
+        (torch.zeros(3, 4, requires_grad=True), "requires a gradient"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            module["loss"](z, y)
+    with pytest.raises(ValueError, match="shape \\(N, K\\)"):
+        module["loss"](torch.zeros(3), torch.tensor([0, 1, 2]))
+    with pytest.raises(ValueError, match="empty batch"):
+        module["grad"](torch.zeros(0, 4), torch.zeros(0, dtype=torch.long))
+    assert module["grad"](z.to(torch.float16), torch.tensor([0, 1, 2])).dtype == torch.float32
 
 
 def test_torch_module_imports_only_torch_and_the_cli_checks_it(tmp_path):
