@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import importlib
+import os
 from collections.abc import Callable, Iterator, Mapping
 
 import sympy as sp
@@ -29,7 +30,7 @@ from derive import errors
 from derive.derivations import pairs
 from derive.engine import steps
 from derive.engine.notation import a, y, z
-from derive.export import codegen
+from derive.export import codegen, isolated
 
 # -- gradient check ----------------------------------------------------------------------------
 
@@ -74,14 +75,22 @@ def check_derivation(
     fd_tolerance: float = 1e-6,
     backend: str = "numpy",
     parameters: Mapping[str, float] | None = None,
+    path: str | os.PathLike | None = None,
 ) -> dict:
     """:func:`check_gradient` of the code exported from ``d`` for ``backend``, options included.
 
     A symbolic label smoothing is checked at ε = CHECK_SMOOTHING; class weights are drawn in [1/2, 2].
+    ``path``: the module file ``derive export`` wrote from ``d``, which is then what is checked, run in
+    a process where only its framework can be imported (:mod:`derive.export.isolated`); without it,
+    the module's source runs in this process.
     """
     _require_tolerances(tolerance, fd_tolerance)
     codegen.require_backend(backend)
     values = parameter_values(d, parameters)
+    if path is not None:
+        with isolated.ModuleProcess(path, backend) as module:
+            report = _check(d, module.function("loss"), module.function("grad"), tolerance, fd_tolerance, values)
+        return {**report, "backend": backend, "isolated": True}
     with _precision(backend):
         report = _check(d, *_functions(d, backend), tolerance, fd_tolerance, values)
     return {**report, "backend": backend}

@@ -13,6 +13,7 @@ import re
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,7 +21,7 @@ from click.testing import CliRunner
 
 from derive import catalog, cli, errors
 from derive.derivations import pairs
-from derive.export import codegen, composed, gradcheck, stable
+from derive.export import codegen, composed, gradcheck, isolated, stable
 
 SCALAR_PAIRS = [p for p in catalog.pairs(valid=True) if p[1] != "softmax"]
 ZS = np.concatenate([-np.logspace(-4, 4, 61)[::-1], [0.0], np.logspace(-4, 4, 61)])
@@ -398,7 +399,7 @@ def test_torch_module_imports_only_torch_and_the_cli_checks_it(tmp_path):
     path = tmp_path / "bce_torch.py"
     arguments = ["export", "bce", "sigmoid", "--backend", "torch", "-o", str(path), "--check"]
     result = CliRunner().invoke(cli.main, arguments)
-    assert result.exit_code == 0 and "(torch module)" in result.stderr, result.output
+    assert result.exit_code == 0 and "(torch module, run alone)" in result.stderr, result.output
     imports = {
         alias.name
         for node in ast.walk(ast.parse(path.read_text()))
@@ -595,22 +596,27 @@ def test_export_jax_check_without_jax_says_so_and_writes_nothing(monkeypatch, tm
 def test_export_jax_check_runs_the_jax_module(monkeypatch):
     """Issue 13: `derive export --backend jax --check` checked the NumPy code, never the JAX module it wrote."""
     pytest.importorskip("jax")
-    backends = []
-    real = codegen.functions
-    monkeypatch.setattr(codegen, "functions", lambda d, backend="numpy": backends.append(backend) or real(d, backend))
+    loaded = []
+    real = isolated.ModuleProcess
+
+    def spy(path, backend):
+        loaded.append((backend, "import jax" in Path(path).read_text()))
+        return real(path, backend)
+
+    monkeypatch.setattr(isolated, "ModuleProcess", spy)
     result = CliRunner().invoke(cli.main, ["export", "bce", "sigmoid", "--backend", "jax", "--check"])
     assert result.exit_code == 0, result.output
-    assert backends == ["jax"]
+    assert loaded == [("jax", True)]
     result = CliRunner().invoke(cli.main, ["export", "bce", "sigmoid", "--check"])
     assert result.exit_code == 0, result.output
-    assert backends == ["jax", "numpy"]
+    assert loaded == [("jax", True), ("numpy", False)]
 
 
 def test_export_jax_check_names_the_module_checked():
     pytest.importorskip("jax")
     result = CliRunner().invoke(cli.main, ["export", "bce", "sigmoid", "--backend", "jax", "--check"])
     assert result.exit_code == 0, result.output
-    assert "gradient check passed for bce sigmoid (jax module)" in result.stderr
+    assert "gradient check passed for bce sigmoid (jax module, run alone)" in result.stderr
 
 
 @pytest.mark.parametrize(("loss", "act"), [("bce", "sigmoid"), ("cross_entropy", "softmax")])
@@ -619,3 +625,39 @@ def test_check_gradient_returns_plain_floats(loss, act):
     numbers = {key: value for key, value in report.items() if key.startswith("max_")}
     assert numbers and all(type(value) is float for value in numbers.values()), report
     assert "np.float64" not in repr(report)
+
+
+# -- --check runs the file written, alone ---------------------------------------------------------------
+
+ISOLATED = [("numpy", "bce", "sigmoid"), ("torch", "huber", "leaky_relu"), ("jax", "quadratic", "tanh")]
+
+
+@pytest.mark.parametrize(("backend", "loss", "act"), ISOLATED)
+def test_check_runs_the_file_on_disk_alone(tmp_path, backend, loss, act):
+    """What is checked is the file: a gradient tampered with in it fails; an import the backend must not
+    need (derive, SymPy, another framework) fails to load.  The untouched file passes."""
+    pytest.importorskip(backend)
+    d = pairs.derive(loss, act)
+    source = codegen.module_source(d, backend)
+    path = tmp_path / f"{loss}_{act}.py"
+    path.write_text(source)
+    report = gradcheck.check_derivation(d, backend=backend, path=path)
+    assert report["isolated"] and report["max_rel_error_mpmath"] < 1e-12
+
+    tampered = source.replace("def grad(", "def _true_grad(", 1)
+    tampered += "\n\ndef grad(*args, **kwargs):\n    return _true_grad(*args, **kwargs) * 1.000001\n"
+    path.write_text(tampered)
+    with pytest.raises(errors.GradientCheckError, match="relative error"):
+        gradcheck.check_derivation(d, backend=backend, path=path)
+
+    other = {"numpy": "torch", "torch": "jax", "jax": "torch"}[backend]
+    for stray in ("sympy", "derive.catalog", other):
+        path.write_text(f"import {stray}\n" + source)
+        with pytest.raises(errors.GradientCheckError, match=f"does not load on its own: .*{stray.split('.')[0]}"):
+            gradcheck.check_derivation(d, backend=backend, path=path)
+
+
+def test_cli_check_of_a_module_written_to_standard_output_runs_a_copy_alone():
+    result = CliRunner().invoke(cli.main, ["export", "bce", "sigmoid", "--check"])
+    assert result.exit_code == 0, result.output
+    assert "def loss(" in result.stdout and "(numpy module, run alone)" in result.stderr

@@ -538,7 +538,7 @@ def test_a_step_is_read_with_real_symbols_and_the_catalog_parameters_as_they_are
     lhs, rhs, ctx, conditions = readings.real_symbols(a, alpha * z, ctx, [sp.Ne(z, 0)])
     symbols = lhs.free_symbols | rhs.free_symbols | ctx.definitions[0].value.free_symbols | conditions[0].free_symbols
     assert {s for s in symbols if not s.is_real} == {alpha, t}
-    assert alpha in rhs.free_symbols and alpha is activations.ALPHA  # untouched
+    assert alpha in rhs.free_symbols and alpha == activations.ALPHA  # untouched (the same symbol)
     assert t in ctx.definitions[0].value.free_symbols  # a Dummy of derive's own is left alone
     assert ctx.definitions[0].target == lhs  # the same real a on both
     assert ctx.assumptions[0].free_symbols <= symbols
