@@ -87,17 +87,17 @@ def optional_frameworks(kind, loss, act):
             return value.item(), t.grad
 
         out["pytorch (1 thread)"] = torch_fn
-        if act != "softmax":  # --backend torch writes scalar pairs
-            torch_namespace: dict = {}
-            exec(codegen.module_source(pairs.derive(loss, act), "torch"), torch_namespace)  # noqa: S102
+        # derive's torch module (--backend torch: scalar and softmax pairs)
+        torch_namespace: dict = {}
+        exec(codegen.module_source(pairs.derive(loss, act), "torch"), torch_namespace)  # noqa: S102
 
-            def derive_torch(zz, yy, f=torch_namespace["loss"]):
-                t = torch.from_numpy(zz).requires_grad_(True)
-                value = f(t, torch.from_numpy(yy))
-                value.backward()
-                return value.item(), t.grad
+        def derive_torch(zz, yy, f=torch_namespace["loss"]):
+            t = torch.from_numpy(zz).requires_grad_(True)
+            value = f(t, torch.from_numpy(yy))
+            value.backward()
+            return value.item(), t.grad
 
-            out["derive export, torch (autograd)"] = derive_torch
+        out["derive export, torch (autograd)"] = derive_torch
     except ImportError:
         pass
     try:
