@@ -154,8 +154,12 @@ def main() -> None:
     if not args.all_fragments:  # one fragment per function of the catalog, for a quick run
         keep = ("quadratic_sigmoid", "bce_sigmoid", "huber_elu", "hinge_gelu", "focal_sigmoid", "kl_div_softmax")
         fragments = [f for f in fragments if f.name.removesuffix(".fragment.tex") in keep]
-    slowest = max(((whole_process(f, repeat=1), f.name) for f in fragments), default=(0.0, "none"))
+    timed = [(whole_process(f, repeat=1), f.name) for f in fragments]
+    slowest = max(timed, default=(0.0, "none"))
     print(row(f"slowest of {len(fragments)} catalog fragments ({slowest[1]})", slowest[0], 3.0))
+    over = sorted((t, name) for t, name in timed if t > 3.0)
+    lines = [f"{t:5.2f} s  {n}" for t, n in over]
+    print(f"catalog fragments over 3 s: {len(over)} of {len(timed)}", *lines, sep="\n  ")
 
     if NOT_ALL_EQUAL:
         print("not every step equal in:", *sorted(set(NOT_ALL_EQUAL)), sep="\n  ")
