@@ -11,10 +11,13 @@ shared, noisy machine.
 
 from __future__ import annotations
 
+import os
 import statistics
 import subprocess
 import sys
 import time
+
+os.environ["DERIVE_CACHE_DIR"] = "off"  # derivations timed from cold, never read from derive's disk cache
 
 from sympy.core.cache import clear_cache
 

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import getpass
+import os
+import tempfile
+
 import pytest
 
 from derive import catalog
+
+# Derivations kept on disk (derive.derivations.store) go to one folder of the test runs, shared by the
+# xdist workers and the `python -m derive` subprocesses (which inherit it), not the user's ~/.cache.
+os.environ.setdefault("DERIVE_CACHE_DIR", os.path.join(tempfile.gettempdir(), f"derive-tests-{getpass.getuser()}"))
 
 
 @pytest.fixture(

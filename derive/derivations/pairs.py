@@ -16,7 +16,7 @@ from collections.abc import Mapping
 import sympy as sp
 
 from derive import catalog, errors
-from derive.derivations import softmax
+from derive.derivations import softmax, store
 from derive.engine import analysis, checking, notation, proof, steps
 from derive.engine.notation import C, C_batch, Partial, Product, SampleSum, a, b, delta, n, w_j, x_j, y, z
 
@@ -73,6 +73,23 @@ def _derive(
     catalog.check_domain(loss_cls, act)
     catalog.check_parameters(loss_cls, act)
     _check_options(loss_cls, act, classes, label_smoothing, class_weights)
+    key = store.key(loss_cls, act, classes, label_smoothing, class_weights)
+    kept = store.load(key) if key is not None else None
+    if isinstance(kept, steps.Derivation):
+        return kept
+    d = _derived(loss_cls, act, classes, label_smoothing, class_weights)
+    if key is not None:
+        store.save(key, d)
+    return d
+
+
+def _derived(
+    loss_cls: type[catalog.Loss],
+    act: type[catalog.Activation],
+    classes: int | None,
+    label_smoothing: bool | str | float | None,
+    class_weights: bool,
+) -> steps.Derivation:
     if act.vector:
         smoothing = _smoothing(label_smoothing)
         options = steps.Options(label_smoothing=smoothing, class_weights=bool(class_weights), classes=classes)
