@@ -48,7 +48,8 @@ def derive(
     the catalog, :class:`~derive.errors.DomainError` when the activation's
     outputs are not all in the loss's domain (bce ∘ relu: a = 0 is possible,
     ln 0 is not), :class:`~derive.errors.InvalidOption` for an option that does
-    not apply, or a value of the wrong type.  Results are cached (``derive.cache_clear()``).
+    not apply, or a value of the wrong type.  Results are cached in memory (``derive.cache_clear()``)
+    and, for the catalog's own functions, on disk (:mod:`derive.derivations.store`; ``DERIVE_CACHE_DIR=off``).
     """
     loss_cls, act = catalog.as_loss(loss), catalog.as_activation(activation)
     if not isinstance(class_weights, bool):
