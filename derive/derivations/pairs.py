@@ -78,25 +78,15 @@ def _derive(
     kept = store.load(key) if key is not None else None
     if isinstance(kept, steps.Derivation):
         return kept
-    d = _derived(loss_cls, act, classes, label_smoothing, class_weights)
-    if key is not None:
-        store.save(key, d)
-    return d
-
-
-def _derived(
-    loss_cls: type[catalog.Loss],
-    act: type[catalog.Activation],
-    classes: int | None,
-    label_smoothing: bool | str | float | None,
-    class_weights: bool,
-) -> steps.Derivation:
     if act.vector:
         smoothing = _smoothing(label_smoothing)
         options = steps.Options(label_smoothing=smoothing, class_weights=bool(class_weights), classes=classes)
-        return softmax.derive_softmax(softmax.objective(loss_cls, smoothing, class_weights), classes, options)
-
-    return _scalar(loss_cls, act)
+        d = softmax.derive_softmax(softmax.objective(loss_cls, smoothing, class_weights), classes, options)
+    else:
+        d = _scalar(loss_cls, act)
+    if key is not None:
+        store.save(key, d)
+    return d
 
 
 def _scalar(loss_cls: type[catalog.Loss], act: type[catalog.Activation]) -> steps.Derivation:

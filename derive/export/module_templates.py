@@ -332,6 +332,16 @@ def loss_and_grad(z, y, reduction="mean"):
     return loss(z, y, reduction), grad(z, y, reduction)
 '''
 
+#: ``_reduce`` of the JAX and PyTorch modules (their sums keep the dtype of the values themselves).
+REDUCE = """\
+def _reduce(values, reduction):
+    if reduction == "mean":
+        return values.sum() / values.shape[0]
+    if reduction == "sum":
+        return values.sum()
+    return values
+"""
+
 JAX_HEADER = (
     '''\
 """{title}
@@ -361,13 +371,9 @@ import jax.numpy as jnp
 REDUCTIONS = ("mean", "sum", "none"){constants}
 
 
-def _reduce(values, reduction):
-    if reduction == "mean":
-        return values.sum() / values.shape[0]
-    if reduction == "sum":
-        return values.sum()
-    return values
-
+'''
+    + REDUCE
+    + '''
 
 def _real(x, name):
     """x as a JAX array of real numbers: bool, int or float (ValueError for complex, text, objects)."""
@@ -791,15 +797,11 @@ def _like(x, z):
     return x if x.shape == z.shape else x.expand(z.shape).clone()
 
 
-def _reduce(values, reduction):
-    if reduction == "mean":
-        return values.sum() / values.shape[0]
-    if reduction == "sum":
-        return values.sum()
-    return values
-
-
 '''
+    + REDUCE
+    + """
+
+"""
     + FORMS
     + '''
 
@@ -876,7 +878,7 @@ REDUCTIONS = ("mean", "sum", "none")
 
 '''
     + TORCH_HELPERS
-    + '''def _inputs(z, y, reduction):
+    + """def _inputs(z, y, reduction):
     z = _floats(_tensor(z, "z"))
     if isinstance(y, torch.Tensor) and y.requires_grad:
         raise ValueError("y requires a gradient: derive's backward gives dC/dz only (detach y)")
@@ -906,13 +908,9 @@ REDUCTIONS = ("mean", "sum", "none")
 {probability_check}    return z, y
 
 
-def _reduce(values, reduction):
-    if reduction == "mean":
-        return values.sum() / values.shape[0]
-    if reduction == "sum":
-        return values.sum()
-    return values
-
+"""
+    + REDUCE
+    + '''
 
 def _label_parts(z, y):
     """exp(z − max z) with the label entry apart: (e without it, e at it, Σ_{{k≠y}} e_k, Σ_k e_k)."""
