@@ -990,12 +990,18 @@ def _gradients(z, y):
 """
 
 #: kl_div ∘ softmax: Σ_k y_k ln y_k (0 ln 0 = 0: torch.xlogy) added to the cross-entropy; the same gradient.
-TORCH_KL = TORCH_CE.replace(
-    "    return y.sum(dim=1) * _lse(z) - (y * z).sum(dim=1)",
-    "    return torch.xlogy(y, y).sum(dim=1) + y.sum(dim=1) * _lse(z) - (y * z).sum(dim=1)",
-).replace(
-    "(Σ_k y_k)·logsumexp(z) − Σ_k y_k z_k per sample; −log softmax(z)[label] for labels.",
-    "Σ_k y_k ln(y_k / a_k) = Σ_k y_k ln y_k + (Σ_k y_k)·logsumexp(z) − Σ_k y_k z_k; labels: −log a_label.",
+TORCH_KL = _with_entropy(
+    TORCH_CE.replace(
+        "(Σ_k y_k)·logsumexp(z) − Σ_k y_k z_k per sample; −log softmax(z)[label] for labels.",
+        "Σ_k y_k ln(y_k / a_k) = Σ_k y_k ln y_k + (Σ_k y_k)·logsumexp(z) − Σ_k y_k z_k; labels: −log a_label.",
+    ),
+    """
+
+def _entropy(y):
+    \"\"\"Σ_k y_k ln y_k per sample, with 0 ln 0 = 0 (torch.xlogy).\"\"\"
+    return torch.xlogy(y, y).sum(dim=1)
+""",
+    ("y.sum(dim=1) * _lse(z)",),
 )
 
 TORCH_QUADRATIC = """
