@@ -41,7 +41,7 @@ from sympy.printing.precedence import precedence
 
 from derive import _version, catalog, errors
 from derive.engine import steps
-from derive.export import activation_pieces, composed, keywords, module_templates, option_templates, stable
+from derive.export import activation_pieces, composed, inplace, keywords, module_templates, option_templates, stable
 
 #: np.errstate of the scalar functions: np.where computes both branches, and one of them may divide by 0,
 #: be invalid or (for the pairs outside stable.SCALAR, whose forms clip and branch more) overflow.
@@ -207,19 +207,28 @@ def _body(
 
     ``definitions`` are (symbol, value) that ``exprs`` use (the residual a − y), each computed as soon
     as what it needs is; ``cast_all`` casts every result to z's dtype, not only ``out``.  ``backend``
-    "torch" prints PyTorch (:class:`_TorchPrinter`), each result a tensor shaped like z.
+    "numpy" writes the operations into reused buffers (``derive.export.inplace``), "jax" prints
+    expressions (for jnp), "torch" prints PyTorch (:class:`_TorchPrinter`), each result a tensor
+    shaped like z.
     """
     torch = backend == "torch"
     printer = _TorchPrinter() if torch else _Printer()
     names = sp.numbered_symbols("t")
     defined = [(str(name), _numbers(value)) for name, value in definitions]
     values = [value for _, value in defined] + [_numbers(e) for e in exprs]
+    if backend == "numpy":
+        values = inplace.mask_free(values)
     replacements, reduced = sp.cse(values, symbols=names, optimizations="basic")
     targets = [name for name, _ in defined] + list(results)
     shifts_of = {**stable.TARGET_SHIFTS, **activation_pieces.PARAMETER_SHIFTS}
     used = [name for name in shifts_of if any(e.has(name) for e in values)]
     shifts = [f"{name} = {printer.doprint(shifts_of[name])}" for name in used]
     pending = [(str(name), value) for name, value in replacements] + list(zip(targets, reduced, strict=True))
+    if backend == "numpy":
+        cast = {"out", "value"} if cast_all else {"out"}
+        program = [(str(name), shifts_of[name]) for name in used] + _in_order(pending)
+        shift_names = {str(name) for name in used}
+        return inplace.statements(program, printer.doprint, {"z", "y"}, set(results), cast, shift_names)
     lines = [f"{name} = {printer.doprint(value)}" for name, value in _in_order(pending)]
     if torch and any("np." in line for line in shifts + lines):
         raise NotImplementedError(f"a NumPy call left in the torch code: {[x for x in shifts + lines if 'np.' in x]}")
@@ -510,7 +519,7 @@ def _jax_source(d: steps.Derivation, version: str) -> str:
     forms = composed.stable_forms_of(d)
     params, legacy = d.parameters, composed.legacy(d)
     to_jax = lambda lines: textwrap.indent("\n".join(lines).replace("np.", "jnp."), "    ")  # noqa: E731
-    body = lambda exprs, results: to_jax(_body(exprs, results, forms.definitions, not legacy))  # noqa: E731
+    body = lambda exprs, results: to_jax(_body(exprs, results, forms.definitions, not legacy, "jax"))  # noqa: E731
     text = f"    C(z, y) = {sp.sstr(forms.cost)}\n    dC/dz   = {sp.sstr(forms.grad)}\n{_definitions_doc(forms)}"
     text = text.rstrip("\n")
     title = f"{d.loss} of {d.activation}: loss and gradient, numerically stable (JAX)."

@@ -59,6 +59,25 @@ def test_no_inf_or_nan_on_the_sweep(loss, act, dtype):
                 assert finite.all(), (loss, act, z[~finite])
 
 
+@pytest.mark.parametrize(("loss", "act"), SCALAR_PAIRS)
+def test_numpy_module_leaves_its_inputs_alone_and_returns_arrays_of_its_own(loss, act):
+    """The module computes in reused buffers (out=): never in the caller's z or y, and no result is another's."""
+    module = _module(pairs.derive(loss, act))
+    rng = np.random.default_rng(3)
+    z = rng.normal(size=50) * 5
+    y = rng.choice(gradcheck.targets(catalog.loss(loss)), size=50).astype(np.float64)
+    z0, y0 = z.copy(), y.copy()
+    for reduction in ("none", "mean"):
+        value, gradient = module["loss_and_grad"](z, y, reduction)
+        np.testing.assert_array_equal(z, z0)
+        np.testing.assert_array_equal(y, y0)
+        assert not np.shares_memory(gradient, z) and not np.shares_memory(gradient, y)
+        assert not np.shares_memory(value, z) and not np.shares_memory(value, y)
+        assert not np.shares_memory(value, gradient)
+        np.testing.assert_allclose(value, module["loss"](z, y, reduction), rtol=1e-12, atol=0)
+        np.testing.assert_allclose(gradient, module["grad"](z, y, reduction), rtol=1e-12, atol=1e-300)
+
+
 @pytest.mark.parametrize(("loss", "act"), catalog.pairs(valid=True))
 def test_gradient_check_mpmath_and_finite_differences(loss, act):
     report = gradcheck.check_gradient(loss, act)
