@@ -532,7 +532,7 @@ def _jax_source(d: steps.Derivation, version: str) -> str:
         loss=d.loss,
         activation=d.activation,
         target_check=keywords.target_check(d.loss_function.y_domain, "jax"),
-        helpers=keywords.helpers(params, "jax"),
+        helpers=keywords.helpers(params, "jax") + keywords.jax_target_test(d.loss_function.y_domain),
         parameters="".join(f", {p.symbol.name}" for p in params),
         reduction_index=2 + len(params),
         loss_body=body([forms.cost], ["value"]),

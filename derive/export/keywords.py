@@ -33,8 +33,16 @@ def target_check(y_domain: sp.Set, backend: str = "numpy") -> str:
     if rule is None:
         return ""
     bad, message = rule
-    test = {"numpy": f"np.any({bad})", "torch": f"bool(torch.any({bad}))"}.get(backend, f"_fails(jnp.any({bad}))")
+    test = {"numpy": f"np.any({bad})", "torch": f"bool(torch.any({bad}))"}.get(backend, "_fails(_y_outside(y))")
     return f'    if {test}:\n        raise ValueError("{message}")\n'
+
+
+def jax_target_test(y_domain: sp.Set) -> str:
+    """The module-level ``_y_outside`` that the JAX ``target_check`` calls: one compiled pass over y."""
+    rule = _target_rule(y_domain)
+    if rule is None:
+        return ""
+    return f"\n\n\n_y_outside = jax.jit(lambda y: jnp.any({rule[0]}))  # one fused pass over y, one host sync\n"
 
 
 def _target_rule(domain: sp.Set) -> tuple[str, str] | None:

@@ -398,8 +398,13 @@ def _fails(failed):
         return False
 
 
+@jax.jit
+def _not_finite(x):
+    return ~jnp.isfinite(x).all()  # one compiled pass (no array of booleans in between)
+
+
 def _finite(x, name):
-    if _fails(~jnp.isfinite(x).all()):
+    if _fails(_not_finite(x)):
         raise ValueError(f"{{name}} contains {{'NaN' if bool(jnp.isnan(x).any()) else 'inf'}}: the inputs must be finite")
 
 
@@ -502,7 +507,7 @@ def _inputs(z, y, reduction):
     if y.ndim == 1 and jnp.issubdtype(y.dtype, jnp.integer):
         if y.shape[0] != z.shape[0]:
             raise ValueError(f"labels y must have shape ({{z.shape[0]}},), not {{y.shape}}")
-        if y.size and (_fails(y.min() < 0) or _fails(y.max() >= z.shape[1])):
+        if y.size and _fails(_labels_outside(y, z.shape[1])):
             raise ValueError(f"labels y must lie in 0..{{z.shape[1] - 1}}")
     elif y.ndim == 1 and y.shape[0] == z.shape[0]:
         raise ValueError(f"labels y must be integers, not {{y.dtype}} (y.astype(int) if they are whole numbers)")
@@ -514,6 +519,11 @@ def _inputs(z, y, reduction):
                          f"{{z.shape}}, not {{y.dtype}} {{y.shape}}")
     _not_empty(z.shape[0], reduction)
     return z, y
+
+
+@jax.jit
+def _labels_outside(y, classes):
+    return (y.min() < 0) | (y.max() >= classes)  # one compiled pass, one host sync
 
 
 def _label_parts(z, y):
