@@ -256,7 +256,10 @@ def _in_order(pending: list[tuple[str, sp.Expr]]) -> list[tuple[str, sp.Expr]]:
 
 
 def _probability_check(d: steps.Derivation, backend: str) -> str:
-    """Lines of the softmax ``_inputs`` that hold probabilities y to the loss's targets ([0, 1] for cross-entropy)."""
+    """Lines of the softmax ``_inputs`` that hold probabilities y to the loss's targets ([0, 1] for cross-entropy).
+
+    NumPy and torch; the JAX module compiles its checks with the result (:func:`_jax_probability_fields`).
+    """
     y_domain = d.loss_function.y_domain
     if y_domain == sp.S.Reals:
         return ""
@@ -265,8 +268,19 @@ def _probability_check(d: steps.Derivation, backend: str) -> str:
     error = f'raise ValueError("probabilities y must lie in [{low}, {high}]")\n'
     if backend == "torch":
         return f"    if bool(({outside}).any()):\n        {error}"
-    test = f"np.any({outside})" if backend == "numpy" else f"_fails(jnp.any({outside}))"
-    return f"        if {test}:\n            {error}"
+    return f"        if np.any({outside}):\n            {error}"
+
+
+def _jax_probability_fields(d: steps.Derivation) -> dict[str, str]:
+    """``probability_failed`` and ``probability_message`` of a JAX softmax module (y to the loss's targets)."""
+    y_domain = d.loss_function.y_domain
+    if y_domain == sp.S.Reals:
+        return {"probability_failed": "", "probability_message": ""}
+    low, high = y_domain.inf, y_domain.sup
+    return {
+        "probability_failed": f", (y.min(initial={low}) < {low}) | (y.max(initial={low}) > {high})",
+        "probability_message": f', "probabilities y must lie in [{low}, {high}]"',
+    }
 
 
 BACKENDS = ("numpy", "jax", "torch")
@@ -510,11 +524,11 @@ def _jax_source(d: steps.Derivation, version: str) -> str:
             parts = _option_code(d, "jax")
             functions = (parts.pop("validators") + option_templates.JAX_CE).format(**parts)
             return header(title, text, public="") + module_templates.JAX_SOFTMAX.format(
-                functions=functions, classes_check=check, probability_check=_probability_check(d, "jax")
+                functions=functions, classes_check=check, **_jax_probability_fields(d)
             )
         functions = JAX_SOFTMAX_FUNCTIONS[d.loss] + module_templates.JAX_BOTH
         return header(title, text) + module_templates.JAX_SOFTMAX.format(
-            functions=functions, classes_check=check, probability_check=_probability_check(d, "jax")
+            functions=functions, classes_check=check, **_jax_probability_fields(d)
         )
     forms = composed.stable_forms_of(d)
     params, legacy = d.parameters, composed.legacy(d)
@@ -531,8 +545,8 @@ def _jax_source(d: steps.Derivation, version: str) -> str:
     return header(title, text, public, imports) + module_templates.JAX_SCALAR.format(
         loss=d.loss,
         activation=d.activation,
-        target_check=keywords.target_check(d.loss_function.y_domain, "jax"),
-        helpers=keywords.helpers(params, "jax") + keywords.jax_target_test(d.loss_function.y_domain),
+        **keywords.jax_target_fields(d.loss_function.y_domain),
+        helpers=keywords.helpers(params, "jax"),
         parameters="".join(f", {p.symbol.name}" for p in params),
         reduction_index=2 + len(params),
         loss_body=body([forms.cost], ["value"]),

@@ -157,7 +157,8 @@ class Program:
     def _assign(self, name: str, value: sp.Expr) -> None:
         if not self._is_array(value):
             text = self.print(value)
-            self.lines.append(f"{name} = np.asarray({text}, dtype=z.dtype)" if name in self.cast else f"{name} = {text}")
+            cast = name in self.cast
+            self.lines.append(f"{name} = np.asarray({text}, dtype=z.dtype)" if cast else f"{name} = {text}")
             return
         start = len(self.lines)
         result = self._emit(value)

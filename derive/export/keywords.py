@@ -28,21 +28,32 @@ RESERVED |= {"one_plus_y", "one_minus_alpha", "functools", "math"}
 
 
 def target_check(y_domain: sp.Set, backend: str = "numpy") -> str:
-    """The lines of ``_inputs`` that hold y to ``y_domain`` (none for all reals)."""
+    """The lines of ``_inputs`` that hold y to ``y_domain`` (none for all reals): NumPy or torch (the JAX
+    module compiles its checks with the result, :func:`jax_target_fields`)."""
     rule = _target_rule(y_domain)
     if rule is None:
         return ""
     bad, message = rule
-    test = {"numpy": f"np.any({bad})", "torch": f"bool(torch.any({bad}))"}.get(backend, "_fails(_y_outside(y))")
+    test = {"numpy": f"np.any({bad})", "torch": f"bool(torch.any({bad}))"}[backend]
     return f'    if {test}:\n        raise ValueError("{message}")\n'
 
 
-def jax_target_test(y_domain: sp.Set) -> str:
-    """The module-level ``_y_outside`` that the JAX ``target_check`` calls: one compiled pass over y."""
+def jax_target_fields(y_domain: sp.Set) -> dict[str, str]:
+    """``target_failed`` and ``target_message`` of a JAX module: y's domain as one more value check."""
     rule = _target_rule(y_domain)
     if rule is None:
-        return ""
-    return f"\n\n\n_y_outside = jax.jit(lambda y: jnp.any({rule[0]}))  # one fused pass over y, one host sync\n"
+        return {"target_failed": "", "target_message": ""}
+    bad, message = rule
+    if isinstance(y_domain, sp.Interval):  # from y's min and max (NaN fails both), cheaper than any()
+        low, high = y_domain.start, y_domain.end
+        inside = (low + high) / 2 if low.is_finite and high.is_finite else low + 1 if low.is_finite else high - 1
+        tests = []
+        if low.is_finite:
+            tests.append(f"(y.min(initial={float(inside)!r}) {'<=' if y_domain.left_open else '<'} {low})")
+        if high.is_finite:
+            tests.append(f"(y.max(initial={float(inside)!r}) {'>=' if y_domain.right_open else '>'} {high})")
+        return {"target_failed": ", " + " | ".join(tests), "target_message": f', "{message}"'}
+    return {"target_failed": f", jnp.any({bad})", "target_message": f', "{message}"'}
 
 
 def _target_rule(domain: sp.Set) -> tuple[str, str] | None:

@@ -184,18 +184,21 @@ def _grad(z, y, epsilon, weights, reduction):
 def loss(z, y, reduction="mean"{signature}):
     """Σ_k ω_k ỹ_k (logsumexp(z) − z_k) per sample or reduced, ỹ = (1 − ε)·y + ε/K (labels one-hot first)."""
     z, y = _inputs(z, y, reduction)
-    return _loss(z, y, *_options(z{arguments}), reduction)
+    return _run(_loss, z, y, _options(z{arguments}), reduction)
 
 
 def grad(z, y, reduction="mean"{signature}):
     """dC/dz = a_j Σ_k ω_k ỹ_k − ω_j ỹ_j, shaped like z."""
     z, y = _inputs(z, y, reduction)
-    return _grad(z, y, *_options(z{arguments}), reduction)
+    return _run(_grad, z, y, _options(z{arguments}), reduction)
 
 
 def loss_and_grad(z, y, reduction="mean"{signature}):
-    """(loss, grad)."""
+    """(loss, grad), in one compiled function (with the value checks)."""
     z, y = _inputs(z, y, reduction)
-    options = _options(z{arguments})
-    return _loss(z, y, *options, reduction), _grad(z, y, *options, reduction)
+    return _run(_loss_and_grad, z, y, _options(z{arguments}), reduction)
+
+
+def _loss_and_grad(z, y, epsilon, weights, reduction):
+    return _loss(z, y, epsilon, weights, reduction), _grad(z, y, epsilon, weights, reduction)
 '''
