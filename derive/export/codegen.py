@@ -216,7 +216,7 @@ def _body(
     names = sp.numbered_symbols("t")
     defined = [(str(name), _numbers(value)) for name, value in definitions]
     values = [value for _, value in defined] + [_numbers(e) for e in exprs]
-    if backend == "numpy":
+    if backend in ("numpy", "torch"):
         values = inplace.mask_free(values)
     replacements, reduced = sp.cse(values, symbols=names, optimizations="basic")
     targets = [name for name, _ in defined] + list(results)
@@ -224,11 +224,15 @@ def _body(
     used = [name for name in shifts_of if any(e.has(name) for e in values)]
     shifts = [f"{name} = {printer.doprint(shifts_of[name])}" for name in used]
     pending = [(str(name), value) for name, value in replacements] + list(zip(targets, reduced, strict=True))
-    if backend == "numpy":
-        cast = {"out", "value"} if cast_all else {"out"}
+    if backend in ("numpy", "torch"):
+        cast = {"out", "value"} if cast_all or torch else {"out"}
         program = [(str(name), shifts_of[name]) for name in used] + _in_order(pending)
         shift_names = {str(name) for name in used}
-        return inplace.statements(program, printer.doprint, {"z", "y"}, set(results), cast, shift_names)
+        dialect = inplace.Torch() if torch else inplace.NumPy()
+        lines = inplace.statements(program, printer.doprint, {"z", "y"}, set(results), cast, shift_names, dialect)
+        if torch and any("np." in line for line in lines if not line.lstrip().startswith("#")):
+            raise NotImplementedError(f"a NumPy call left in the torch code: {[x for x in lines if 'np.' in x]}")
+        return lines
     lines = [f"{name} = {printer.doprint(value)}" for name, value in _in_order(pending)]
     if torch and any("np." in line for line in shifts + lines):
         raise NotImplementedError(f"a NumPy call left in the torch code: {[x for x in shifts + lines if 'np.' in x]}")
@@ -585,6 +589,7 @@ def _torch_source(d: steps.Derivation, version: str) -> str:
         activation=d.activation,
         loss_body=indent(body([forms.cost], ["value"]), 4),
         grad_body=indent(body([forms.grad], ["out"]), 4),
+        both_body=indent(body([forms.cost, forms.grad], ["value", "out"]), 4),
     )
 
 

@@ -27,17 +27,54 @@ from collections.abc import Callable
 import sympy as sp
 from sympy.codegen.cfunctions import expm1, log1p
 
-#: SymPy function → NumPy ufunc of one argument, each called with ``out=``.
+#: SymPy function → the operation of one argument (a NumPy ufunc name), each called with ``out=``.
 UNARY = {
-    sp.exp: "np.exp",
-    sp.log: "np.log",
-    log1p: "np.log1p",
-    expm1: "np.expm1",
-    sp.tanh: "np.tanh",
-    sp.sinh: "np.sinh",
-    sp.cosh: "np.cosh",
-    sp.Abs: "np.abs",
+    sp.exp: "exp",
+    sp.log: "log",
+    log1p: "log1p",
+    expm1: "expm1",
+    sp.tanh: "tanh",
+    sp.sinh: "sinh",
+    sp.cosh: "cosh",
+    sp.Abs: "abs",
 }
+
+
+class NumPy:
+    """How the statements are written for NumPy: ufuncs with ``out=``."""
+
+    empty = "np.empty_like(z)"
+
+    def call(self, operation: str, operands: list[str], scalar: list[bool], out: str) -> str:
+        return f"np.{operation}({', '.join(operands)}, out={out})"
+
+    def copy(self, text: str) -> str:
+        return f"np.array({text}, dtype=z.dtype)"
+
+    def cast(self, text: str) -> str:
+        return f"np.asarray({text}, dtype=z.dtype)"
+
+
+class Torch:
+    """How the statements are written for PyTorch: ``torch.op(..., out=)`` on tensors of z's dtype and device.
+
+    A scalar operand (a number, or the module's 0-d parameters) is a 0-d tensor of z's dtype,
+    ``_scalar(x, z)``: torch's binary operations want a tensor first, and a 0-d tensor broadcasts.
+    """
+
+    empty = "torch.empty_like(z)"
+    NAMES = {"add": "add", "subtract": "sub", "multiply": "mul", "divide": "div", "negative": "neg", "abs": "abs"}
+
+    def call(self, operation: str, operands: list[str], scalar: list[bool], out: str) -> str:
+        pairs = zip(operands, scalar, strict=True)
+        arguments = [f"_scalar({text}, z)" if is_scalar else text for text, is_scalar in pairs]
+        return f"torch.{self.NAMES.get(operation, operation)}({', '.join(arguments)}, out={out})"
+
+    def copy(self, text: str) -> str:
+        return f"{text}.clone()"
+
+    def cast(self, text: str) -> str:
+        return f"_like({text}, z)"
 
 
 class _Operand:
@@ -64,8 +101,10 @@ class Program:
         results: set[str],
         cast: set[str],
         recompute: set[str] = frozenset(),
+        dialect: NumPy | Torch | None = None,
     ) -> None:
         self.print, self.arrays, self.results, self.cast = printer, set(arrays), set(results), set(cast)
+        self.dialect = dialect or NumPy()
         self.recompute = set(recompute)
         self.again: dict[str, sp.Expr] = {}  # recomputed names → their values
         self.later: dict[str, sp.Expr] = {}  # values computed where they are first read
@@ -158,7 +197,7 @@ class Program:
         if not self._is_array(value):
             text = self.print(value)
             cast = name in self.cast
-            self.lines.append(f"{name} = np.asarray({text}, dtype=z.dtype)" if cast else f"{name} = {text}")
+            self.lines.append(f"{name} = {self.dialect.cast(text)}" if cast else f"{name} = {text}")
             return
         start = len(self.lines)
         result = self._emit(value)
@@ -168,9 +207,9 @@ class Program:
             self.lines.append(f"{name} = {result.text}")
             self.holding[name] = result.text
         elif name in self.results and value.is_Symbol:  # an input or a shared value: a copy of its own
-            self.lines.append(f"{name} = np.array({result.text}, dtype=z.dtype)")
+            self.lines.append(f"{name} = {self.dialect.copy(result.text)}")
         elif name in self.cast:  # a fresh array of the printer's
-            self.lines.append(f"{name} = np.asarray({result.text}, dtype=z.dtype)")
+            self.lines.append(f"{name} = {self.dialect.cast(result.text)}")
         else:
             self.lines.append(f"{name} = {result.text}")
         self.arrays.add(name)
@@ -183,7 +222,7 @@ class Program:
         if self.free:
             return self.free.pop()
         buffer = next(self.buffers)
-        self.lines.append(f"{buffer} = np.empty_like(z)")
+        self.lines.append(f"{buffer} = {self.dialect.empty}")
         return buffer
 
     def _buffer(self, *operands: _Operand) -> str:
@@ -198,8 +237,8 @@ class Program:
 
     def _call(self, ufunc: str, *operands: _Operand) -> _Operand:
         out = self._buffer(*operands)
-        arguments = ", ".join(o.text for o in operands)
-        self.lines.append(f"{ufunc}({arguments}, out={out})")
+        texts, scalar = [o.text for o in operands], [not o.array for o in operands]
+        self.lines.append(self.dialect.call(ufunc, texts, scalar, out))
         self._landed(*operands)
         return _Operand(out, True, True)
 
@@ -227,7 +266,7 @@ class Program:
         if expr.func in UNARY:
             return self._call(UNARY[expr.func], self._emit(expr.args[0]))
         if expr.func in (sp.Max, sp.Min):
-            name = "np.maximum" if expr.func is sp.Max else "np.minimum"
+            name = "maximum" if expr.func is sp.Max else "minimum"
             # the printer's order: its first argument, then each of the rest
             first, *rest = expr.args
             acc = self._emit(first)
@@ -282,15 +321,15 @@ class Program:
             negative = term.as_coeff_Mul()[0].is_negative
             operand = self._emit(-term if negative else term)
             if acc is None:
-                acc = self._call("np.negative", operand) if negative else operand
+                acc = self._call("negative", operand) if negative else operand
             else:
-                acc = self._call("np.subtract" if negative else "np.add", acc, operand)
+                acc = self._call("subtract" if negative else "add", acc, operand)
         return acc
 
     def _mul(self, expr: sp.Mul) -> _Operand:
         coefficient, rest = expr.as_coeff_Mul()
         if coefficient == -1:
-            return self._call("np.negative", self._emit(rest))
+            return self._call("negative", self._emit(rest))
         numerator, denominator = [], []
         for factor in expr.as_ordered_factors():
             base, exponent = factor.as_base_exp()
@@ -306,9 +345,9 @@ class Program:
         else:
             acc = self._emit(parts[0])
             for factor in parts[1:]:
-                acc = self._call("np.multiply", acc, self._emit(factor))
+                acc = self._call("multiply", acc, self._emit(factor))
         if denominator:  # the printer's a*b/(c*d)
-            acc = self._call("np.divide", acc, self._emit(sp.Mul(*denominator)))
+            acc = self._call("divide", acc, self._emit(sp.Mul(*denominator)))
         return acc
 
     def _pow(self, expr: sp.Pow) -> _Operand:
@@ -316,19 +355,19 @@ class Program:
         if exponent.is_Integer and 2 <= int(exponent) <= 4:  # x*x*x: NumPy's pow is 3-5 times a multiply
             x = self._emit(base)
             if int(exponent) == 2:
-                return self._call("np.multiply", x, x)
+                return self._call("multiply", x, x)
             acc = self._new()
-            self.lines.append(f"np.multiply({x.text}, {x.text}, out={acc})")
+            self.lines.append(self.dialect.call("multiply", [x.text, x.text], [False, False], acc))
             for _ in range(int(exponent) - 2):
-                self.lines.append(f"np.multiply({acc}, {x.text}, out={acc})")
+                self.lines.append(self.dialect.call("multiply", [acc, x.text], [False, False], acc))
             self._landed(x)
             if x.owned:
                 self.free.append(x.text)
             return _Operand(acc, True, True)
         if exponent.is_Integer and exponent < 0:
-            return self._call("np.divide", _Operand("1", False, False), self._emit(base ** (-exponent)))
+            return self._call("divide", _Operand("1", False, False), self._emit(base ** (-exponent)))
         if exponent == sp.S.Half:
-            return self._call("np.sqrt", self._emit(base))
+            return self._call("sqrt", self._emit(base))
         return self._printed(expr)
 
 
@@ -388,6 +427,7 @@ def statements(
     results: set[str],
     cast: set[str],
     recompute: set[str] = frozenset(),
+    dialect: NumPy | Torch | None = None,
 ) -> list[str]:
     """The lines of :class:`Program` for ``assignments``: the same values, written into reused buffers.
 
@@ -395,4 +435,4 @@ def statements(
     ``recompute`` names cheap values (1 − y: one operation on the inputs) computed again where each
     is read, the same operation giving the same numbers, instead of held in a buffer between reads.
     """
-    return Program(printer, arrays, results, cast, recompute).run(assignments)
+    return Program(printer, arrays, results, cast, recompute, dialect).run(assignments)

@@ -789,7 +789,8 @@ def _floats(z):
 
 
 def _finite(x, name):
-    if not bool(torch.isfinite(x).all()):
+    """ValueError if x has a NaN or an inf: from its min and max (one pass; NaN propagates through both)."""
+    if x.numel() and not bool(torch.isfinite(torch.stack(torch.aminmax(x))).all()):
         raise ValueError(f"{{name}} contains {{'NaN' if bool(torch.isnan(x).any()) else 'inf'}}: the inputs must be finite")
 
 
@@ -855,6 +856,11 @@ def _like(x, z):
     return x if x.shape == z.shape else x.expand(z.shape).clone()
 
 
+def _scalar(x, z):
+    """x (a number or a 0-d tensor) as a 0-d tensor of z's dtype and device: an operand of torch.op(..., out=)."""
+    return torch.as_tensor(x, dtype=z.dtype, device=z.device)
+
+
 '''
     + REDUCE
     + """
@@ -863,22 +869,30 @@ def _like(x, z):
     + FORMS
     + '''
 
+def _values_and_gradients(z, y{parameters}):
+    """(C per sample, dC/dz): their common subexpressions computed once."""
+{both_body}
+    return value, out
+
+
 class _Loss(torch.autograd.Function):
     """The stable loss forward; derive's closed-form dC/dz backward."""
 
     @staticmethod
     def forward(ctx, z, y, reduction{parameters}):
-        ctx.save_for_backward(z, y)
-        ctx.reduction, ctx.parameters = reduction, ({parameters_tuple})
-        return _reduce(_values(z, y{parameters}), reduction)
+        ctx.reduction = reduction
+        if not ctx.needs_input_grad[0]:
+            return _reduce(_values(z, y{parameters}), reduction)
+        # dC/dz now, with the subexpressions it shares with the loss; the backward only scales it
+        value, out = _values_and_gradients(z, y{parameters})
+        ctx.save_for_backward(out)
+        return _reduce(value, reduction)
 
     @staticmethod
     def backward(ctx, upstream):
-        z, y = ctx.saved_tensors
-        out = _gradients(z, y, *ctx.parameters)
-        if ctx.reduction == "mean":
-            out = out / z.shape[0]
-        return (out * upstream, None, None{none_per_parameter})
+        (out,) = ctx.saved_tensors
+        scale = upstream / out.shape[0] if ctx.reduction == "mean" else upstream
+        return (out * scale, None, None{none_per_parameter})
 
 
 def loss(z, y, reduction="mean"{signature}):
@@ -896,11 +910,12 @@ def grad(z, y, reduction="mean"{signature}):
 
 
 def loss_and_grad(z, y, reduction="mean"{signature}):
-    """(loss, grad), computed together without autograd."""
+    """(loss, grad), computed together (their shared subexpressions once) without autograd."""
     z, y = _inputs(z, y, reduction)
 {bind}    with torch.no_grad():
         z = z.detach()
-        value, out = _reduce(_values(z, y{parameters}), reduction), _gradients(z, y{parameters})
+        value, out = _values_and_gradients(z, y{parameters})
+    value = _reduce(value, reduction)
     return value, out / z.shape[0] if reduction == "mean" else out
 '''
 )
@@ -983,6 +998,11 @@ def _label_parts(z, y):
 def _lse(z):
     m = z.max(dim=1).values
     return m + torch.log(torch.exp(z - m[:, None]).sum(dim=1))
+
+
+def _values_and_gradients(z, y):
+    """(C per sample, dC/dz); a loss whose two share work defines its own below."""
+    return _values(z, y), _gradients(z, y)
 {functions}
 
 class _Loss(torch.autograd.Function):
@@ -990,17 +1010,20 @@ class _Loss(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, z, y, reduction):
-        ctx.save_for_backward(z, y)
         ctx.reduction = reduction
-        return _reduce(_values(z, y), reduction)
+        if not ctx.needs_input_grad[0]:
+            return _reduce(_values(z, y), reduction)
+        # dC/dz now, with what it shares with the loss (exp(z − max z)); the backward only scales it
+        value, out = _values_and_gradients(z, y)
+        ctx.save_for_backward(out)
+        return _reduce(value, reduction)
 
     @staticmethod
     def backward(ctx, upstream):
-        z, y = ctx.saved_tensors
-        out = _gradients(z, y)
-        if ctx.reduction == "mean":
-            out = out / z.shape[0]
-        return out * (upstream[:, None] if ctx.reduction == "none" else upstream), None, None
+        (out,) = ctx.saved_tensors
+        if ctx.reduction == "none":
+            return out * upstream[:, None], None, None
+        return out * (upstream / out.shape[0] if ctx.reduction == "mean" else upstream), None, None
 
 
 def loss(z, y, reduction="mean"):
@@ -1018,12 +1041,11 @@ def grad(z, y, reduction="mean"):
 
 
 def loss_and_grad(z, y, reduction="mean"):
-    """(loss, grad), computed together without autograd."""
+    """(loss, grad), computed together (what they share once) without autograd."""
     z, y = _inputs(z, y, reduction)
     with torch.no_grad():
-        z = z.detach()
-        value, out = _reduce(_values(z, y), reduction), _gradients(z, y)
-    return value, out / z.shape[0] if reduction == "mean" else out
+        value, out = _values_and_gradients(z.detach(), y)
+    return _reduce(value, reduction), out / z.shape[0] if reduction == "mean" else out
 '''
 )
 
@@ -1045,6 +1067,26 @@ def _gradients(z, y):
         return out
     e = torch.exp(z - z.max(dim=1, keepdim=True).values)
     return e * (y.sum(dim=1, keepdim=True) / e.sum(dim=1, keepdim=True)) - y
+
+
+def _values_and_gradients(z, y):
+    \"\"\"(C per sample, dC/dz) from one exp(z − max z), normalised in place into the gradient.\"\"\"
+    if y.dim() == 1:
+        rows = torch.arange(z.shape[0], device=z.device)
+        e, at_label, others, s = _label_parts(z, y)
+        value = z.max(dim=1).values + torch.log(s) - z[rows, y]
+        e /= s[:, None]
+        e[rows, y] = -others / s  # a_y − 1 = −Σ_{{k≠y}} a_k
+        return value, e
+    m = z.max(dim=1, keepdim=True).values
+    e = torch.exp(z - m)
+    s = e.sum(dim=1, keepdim=True)
+    lse = m[:, 0] + torch.log(s[:, 0])
+    mass = y.sum(dim=1)
+    value = mass * lse - (y * z).sum(dim=1)
+    e *= mass[:, None] / s
+    e -= y
+    return value, e
 """
 
 #: kl_div ∘ softmax: Σ_k y_k ln y_k (0 ln 0 = 0: torch.xlogy) added to the cross-entropy; the same gradient.
@@ -1059,7 +1101,7 @@ def _entropy(y):
     \"\"\"Σ_k y_k ln y_k per sample, with 0 ln 0 = 0 (torch.xlogy).\"\"\"
     return torch.xlogy(y, y).sum(dim=1)
 """,
-    ("y.sum(dim=1) * _lse(z)",),
+    ("y.sum(dim=1) * _lse(z)", "mass * lse"),
 )
 
 TORCH_QUADRATIC = """

@@ -327,6 +327,32 @@ def test_torch_gradcheck_in_float64(loss, act):
         assert torch.autograd.gradcheck(lambda zz, r=reduction: module["loss"](zz, y, r), (leaf,))
 
 
+@pytest.mark.parametrize(("loss", "act"), TORCH_GRADCHECK)
+def test_torch_module_leaves_its_inputs_alone_and_its_backward_is_repeatable(loss, act):
+    """Buffers written with out= are the module's own; the forward saves dC/dz, the backward never changes it."""
+    torch = pytest.importorskip("torch")
+    module = _torch_module(loss, act)
+    rng = np.random.default_rng(5)
+    z = torch.from_numpy(rng.normal(size=40) * 4)
+    y = torch.from_numpy(rng.choice(gradcheck.targets(catalog.loss(loss)), size=40).astype(np.float64))
+    z0, y0 = z.clone(), y.clone()
+    for reduction in ("none", "mean"):
+        value, gradient = module["loss_and_grad"](z, y, reduction)
+        assert torch.equal(z, z0) and torch.equal(y, y0)
+        assert not np.shares_memory(value.numpy(), gradient.numpy())
+        plain = module["loss"](z, y, reduction)  # z needs no gradient: the loss alone
+        leaf = z.clone().requires_grad_()
+        tracked = module["loss"](leaf, y, reduction)  # the loss with dC/dz, saved for the backward
+        torch.testing.assert_close(tracked.detach(), plain, rtol=1e-12, atol=1e-300)
+        torch.testing.assert_close(value, plain, rtol=1e-12, atol=1e-300)
+        upstream = torch.ones_like(tracked)
+        first = torch.autograd.grad(tracked, leaf, upstream, retain_graph=True)[0]
+        second = torch.autograd.grad(tracked, leaf, upstream)[0]
+        assert torch.equal(first, second)
+        torch.testing.assert_close(first, gradient, rtol=1e-12, atol=1e-300)
+        assert torch.equal(z, z0) and torch.equal(y, y0)
+
+
 def test_torch_module_errors_and_dtypes():
     torch = pytest.importorskip("torch")
     module = _torch_module("huber", "leaky_relu")
