@@ -35,14 +35,17 @@ def target_check(y_domain: sp.Set, backend: str = "numpy") -> str:
         return ""
     bad, message = rule
     test = {"numpy": f"np.any({bad})", "torch": f"bool(torch.any({bad}))"}[backend]
-    if backend == "torch" and isinstance(y_domain, sp.Interval):  # from y's min and max: one pass, no mask
+    if isinstance(y_domain, sp.Interval):  # from y's min and max: no mask array
         low, high = y_domain.start, y_domain.end
+        minimum, maximum, size = (
+            ("y.amin()", "y.amax()", "y.numel()") if backend == "torch" else ("y.min()", "y.max()", "y.size")
+        )
         tests = []
         if low.is_finite:
-            tests.append(f"(y.amin() {'<=' if y_domain.left_open else '<'} {low})")
+            tests.append(f"({minimum} {'<=' if y_domain.left_open else '<'} {low})")
         if high.is_finite:
-            tests.append(f"(y.amax() {'>=' if y_domain.right_open else '>'} {high})")
-        test = f"y.numel() and bool({' | '.join(tests)})"
+            tests.append(f"({maximum} {'>=' if y_domain.right_open else '>'} {high})")
+        test = f"{size} and bool({' | '.join(tests)})"
     return f'    if {test}:\n        raise ValueError("{message}")\n'
 
 
