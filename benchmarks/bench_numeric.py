@@ -6,10 +6,10 @@
 
 Workloads (issue 16): bce ∘ σ at N = 1e6 and 1e7, quadratic ∘ σ at 1e6, cross-entropy ∘ softmax at
 1e5×10, 1e4×1000 and 1e3×32000, each in float64 and float32, every implementation on one thread.
-For each: the fastest of REPEATS calls of mean loss + gradient (the calls interleaved, so that drift
-hits all alike), its ratio to the hand-written NumPy (benchmarks/reference.py), and its peak memory
-above what was resident before the call (inputs excluded, output included), with its ratio to the
-hand-written one.  The rows:
+For each: the fastest call of mean loss + gradient (ROUNDS rounds over the implementations, three
+calls of each in a row: see ``fastest``), its ratio to the hand-written NumPy (benchmarks/reference.py),
+and its peak memory above what was resident before the call (inputs excluded, output included), with
+its ratio to the hand-written one.  The rows:
 
 * derive export, numpy / jax / torch: ``derive export LOSS ACT --backend ...``: loss_and_grad of the
   NumPy and JAX modules (the JAX one checks the inputs), loss(z, y).backward() of the torch one
@@ -53,7 +53,7 @@ import reference  # noqa: E402
 from derive.derivations import pairs  # noqa: E402
 from derive.export import codegen  # noqa: E402
 
-REPEATS = 7
+ROUNDS = 3
 
 #: (title, loss, activation, shape)
 WORKLOADS = [
@@ -158,16 +158,23 @@ def _torch_rows(loss: str, act: str, z: np.ndarray, y: np.ndarray) -> dict:
     return {"derive export, torch": with_backward(exported), "PyTorch fused": with_backward(fused)}
 
 
-def fastest(rows: dict, args: tuple, repeats: int) -> dict:
-    """The fastest of ``repeats`` calls of each row, the rows taken in turns."""
+def fastest(rows: dict, args: tuple, rounds: int, calls: int = 3) -> dict:
+    """The fastest call of each row: ``rounds`` rounds over the rows, ``calls`` calls of a row in a row.
+
+    The rounds spread drift over all rows alike; the calls in a row are a training loop's: each call
+    gets back the memory the one before freed.  (Interleaving single calls instead gave whichever row
+    came after a large free 0.1–0.4 s of page faults at 256 MB on this VM, whose freed memory goes
+    back to the host.)
+    """
     best = {name: float("inf") for name in rows}
     for fn in rows.values():  # warm up: jit compiles, caches fill
         fn(*args)
-    for _ in range(repeats):
+    for _ in range(rounds):
         for name, fn in rows.items():
-            start = time.perf_counter()
-            fn(*args)
-            best[name] = min(best[name], time.perf_counter() - start)
+            for _ in range(calls):
+                start = time.perf_counter()
+                fn(*args)
+                best[name] = min(best[name], time.perf_counter() - start)
     return best
 
 
@@ -216,9 +223,9 @@ def main(argv: list[str]) -> None:
         for dtype in DTYPES:
             z, y = inputs(loss, shape, dtype)
             rows = implementations(loss, act, z, y)
-            repeats = REPEATS if z.size <= 10**6 else 3
+            rounds = ROUNDS if z.size <= 10**6 else 2
             with np.errstate(all="ignore"):
-                times = fastest(rows, (z, y), repeats)
+                times = fastest(rows, (z, y), rounds)
             mem = peaks_in_child(index, dtype) if memory else {}
             print(f"\n{title}, {dtype}")
             print(f"  {'implementation':<32} {'seconds':>9} {'ratio':>7} {'MiB':>8} {'mem ratio':>9}")

@@ -3,8 +3,10 @@
 Each loop reads z and y once and writes the gradient once (the memory-traffic minimum), with the
 same stable forms as derive's export (E = e^{−|z|}, ((1 − y)·P − y·Q)/(1 + E), the label entry of
 the softmax summed apart).  Compiled once per dtype at the first call; single thread, no fastmath
-(derive's forms are proven for IEEE arithmetic, which fastmath gives up).  Imported by
-bench_numeric.py only when numba is installed.
+(derive's forms are proven for IEEE arithmetic, which fastmath gives up).  The loops call libm's
+exp and log1p one element at a time (numba here has no SVML vector maths), and with float32 inputs
+the float64 literals promote the arithmetic to float64: what a numba backend written the plain way
+gets.  Imported by bench_numeric.py only when numba is installed.
 """
 
 from __future__ import annotations
