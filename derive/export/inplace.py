@@ -1,4 +1,4 @@
-"""NumPy statements that compute a loss or gradient body in a few reused buffers (``out=``).
+"""NumPy (or PyTorch) statements that compute a loss or gradient body in a few reused buffers (``out=``).
 
 A body printed as expressions (``value = a*np.maximum(0, z) + np.log1p(t0)``) allocates a fresh
 N-sized array for every operation, and fresh memory costs page faults: at N = 10^6 in float64,
@@ -16,6 +16,9 @@ Only what is known to be safe is written this way:
   an alias of an input or of another result;
 * a piece this module does not know (a Piecewise, a comparison, erfc, ...) is printed by the
   caller's printer as before, and its (fresh) array is read, never written.
+
+:class:`NumPy` writes ufunc calls, :class:`Torch` the same operations as ``torch.op(..., out=)``
+(the torch module's forward and backward run without autograd recording, where ``out=`` is allowed).
 """
 
 from __future__ import annotations
