@@ -208,10 +208,11 @@ def _body(
     ``definitions`` are (symbol, value) that ``exprs`` use (the residual a − y), each computed as soon
     as what it needs is; ``cast_all`` casts every result to z's dtype, not only ``out``.  ``backend``
     "numpy" writes the operations into reused buffers (``derive.export.inplace``), "jax" prints
-    expressions (for jnp), "torch" prints PyTorch (:class:`_TorchPrinter`), each result a tensor
-    shaped like z.
+    expressions (for jnp), "torch" writes PyTorch operations into reused buffers and "torch_graph"
+    prints them as expressions (:class:`_TorchPrinter`; autograd can differentiate those), each
+    result a tensor shaped like z.
     """
-    torch = backend == "torch"
+    torch = backend in ("torch", "torch_graph")
     printer = _TorchPrinter() if torch else _Printer()
     names = sp.numbered_symbols("t")
     defined = [(str(name), _numbers(value)) for name, value in definitions]
@@ -590,6 +591,7 @@ def _torch_source(d: steps.Derivation, version: str) -> str:
         loss_body=indent(body([forms.cost], ["value"]), 4),
         grad_body=indent(body([forms.grad], ["out"]), 4),
         both_body=indent(body([forms.cost, forms.grad], ["value", "out"]), 4),
+        graph_body=indent(_body([forms.grad], ["out"], forms.definitions, not legacy, "torch_graph"), 4),
     )
 
 

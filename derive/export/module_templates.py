@@ -876,22 +876,30 @@ def _values_and_gradients(z, y{parameters}):
     return value, out
 
 
+def _gradients_graph(z, y{parameters}):
+    """dC/dz as plain expressions (no out=), which autograd can differentiate: for second derivatives."""
+{graph_body}
+    return out
+
+
 class _Loss(torch.autograd.Function):
     """The stable loss forward; derive's closed-form dC/dz backward."""
 
     @staticmethod
     def forward(ctx, z, y, reduction{parameters}):
-        ctx.reduction = reduction
+        ctx.reduction, ctx.parameters = reduction, ({parameters_tuple})
         if not ctx.needs_input_grad[0]:
             return _reduce(_values(z, y{parameters}), reduction)
         # dC/dz now, with the subexpressions it shares with the loss; the backward only scales it
         value, out = _values_and_gradients(z, y{parameters})
-        ctx.save_for_backward(out)
+        ctx.save_for_backward(out, z, y)
         return _reduce(value, reduction)
 
     @staticmethod
     def backward(ctx, upstream):
-        (out,) = ctx.saved_tensors
+        out, z, y = ctx.saved_tensors
+        if torch.is_grad_enabled():  # create_graph=True: dC/dz again, with a graph (second derivatives)
+            out = _gradients_graph(z, y, *ctx.parameters)
         scale = upstream / out.shape[0] if ctx.reduction == "mean" else upstream
         return (out * scale, None, None{none_per_parameter})
 
@@ -991,6 +999,8 @@ def _label_parts(z, y):
     rows = torch.arange(z.shape[0], device=z.device)
     e = torch.exp(z - z.max(dim=1, keepdim=True).values)
     at_label = e[rows, y]
+    if torch.is_grad_enabled():  # autograd keeps exp's result for its backward: write into a copy
+        e = e.clone()
     e[rows, y] = 0
     others = e.sum(dim=1)
     return e, at_label, others, others + at_label
@@ -1016,12 +1026,14 @@ class _Loss(torch.autograd.Function):
             return _reduce(_values(z, y), reduction)
         # dC/dz now, with what it shares with the loss (exp(z − max z)); the backward only scales it
         value, out = _values_and_gradients(z, y)
-        ctx.save_for_backward(out)
+        ctx.save_for_backward(out, z, y)
         return _reduce(value, reduction)
 
     @staticmethod
     def backward(ctx, upstream):
-        (out,) = ctx.saved_tensors
+        out, z, y = ctx.saved_tensors
+        if torch.is_grad_enabled():  # create_graph=True: dC/dz again, with a graph (second derivatives)
+            out = _gradients(z, y)
         if ctx.reduction == "none":
             return out * upstream[:, None], None, None
         return out * (upstream / out.shape[0] if ctx.reduction == "mean" else upstream), None, None

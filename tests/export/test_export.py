@@ -353,6 +353,28 @@ def test_torch_module_leaves_its_inputs_alone_and_its_backward_is_repeatable(los
         assert torch.equal(z, z0) and torch.equal(y, y0)
 
 
+@pytest.mark.parametrize(("loss", "act"), [("bce", "sigmoid"), ("cross_entropy", "softmax")])
+def test_torch_second_derivatives_are_those_of_the_closed_form(loss, act):
+    """The forward saves dC/dz without a graph; with create_graph the backward computes it again with one:
+    a gradient penalty gets the true second derivative, never a silent 0 (checked against torch's own losses)."""
+    torch = pytest.importorskip("torch")
+    module = _torch_module(loss, act)
+    functional = torch.nn.functional
+    if act == "softmax":
+        z0, y = torch.tensor([[0.3, -1.2, 2.0], [5.0, 1.0, -3.0]], dtype=torch.float64), torch.tensor([1, 0])
+        theirs = functional.cross_entropy
+    else:
+        z0, y = torch.tensor([0.3, -1.2, 4.0], dtype=torch.float64), torch.tensor([1.0, 0.0, 1.0], dtype=torch.float64)
+        theirs = functional.binary_cross_entropy_with_logits
+    penalties = []
+    for f in (module["loss"], theirs):
+        z = z0.clone().requires_grad_()
+        (gradient,) = torch.autograd.grad(f(z, y, reduction="sum"), z, create_graph=True)
+        penalties.append(torch.autograd.grad((gradient**2).sum(), z)[0])
+    assert penalties[0].abs().max() > 0.01
+    torch.testing.assert_close(penalties[0], penalties[1], rtol=1e-12, atol=1e-15)
+
+
 def test_torch_module_errors_and_dtypes():
     torch = pytest.importorskip("torch")
     module = _torch_module("huber", "leaky_relu")
