@@ -36,17 +36,20 @@ def target_check(y_domain: sp.Set, backend: str = "numpy") -> str:
     bad, message = rule
     test = {"numpy": f"np.any({bad})", "torch": f"bool(torch.any({bad}))"}[backend]
     if isinstance(y_domain, sp.Interval):  # from y's min and max: no mask array
-        low, high = y_domain.start, y_domain.end
-        minimum, maximum, size = (
-            ("y.amin()", "y.amax()", "y.numel()") if backend == "torch" else ("y.min()", "y.max()", "y.size")
-        )
-        tests = []
-        if low.is_finite:
-            tests.append(f"({minimum} {'<=' if y_domain.left_open else '<'} {low})")
-        if high.is_finite:
-            tests.append(f"({maximum} {'>=' if y_domain.right_open else '>'} {high})")
-        test = f"{size} and bool({' | '.join(tests)})"
+        torch = backend == "torch"
+        minimum, maximum, size = ("y.amin()", "y.amax()", "y.numel()") if torch else ("y.min()", "y.max()", "y.size")
+        test = f"{size} and bool({_outside_interval(y_domain, minimum, maximum)})"
     return f'    if {test}:\n        raise ValueError("{message}")\n'
+
+
+def _outside_interval(domain: sp.Interval, minimum: str, maximum: str) -> str:
+    """The test that y leaves ``domain``, from the texts of y's ``minimum`` and ``maximum``."""
+    tests = []
+    if domain.start.is_finite:
+        tests.append(f"({minimum} {'<=' if domain.left_open else '<'} {domain.start})")
+    if domain.end.is_finite:
+        tests.append(f"({maximum} {'>=' if domain.right_open else '>'} {domain.end})")
+    return " | ".join(tests)
 
 
 def jax_target_fields(y_domain: sp.Set) -> dict[str, str]:
@@ -58,12 +61,9 @@ def jax_target_fields(y_domain: sp.Set) -> dict[str, str]:
     if isinstance(y_domain, sp.Interval):  # from y's min and max (NaN fails both), cheaper than any()
         low, high = y_domain.start, y_domain.end
         inside = (low + high) / 2 if low.is_finite and high.is_finite else low + 1 if low.is_finite else high - 1
-        tests = []
-        if low.is_finite:
-            tests.append(f"(y.min(initial={float(inside)!r}) {'<=' if y_domain.left_open else '<'} {low})")
-        if high.is_finite:
-            tests.append(f"(y.max(initial={float(inside)!r}) {'>=' if y_domain.right_open else '>'} {high})")
-        return {"target_failed": ", " + " | ".join(tests), "target_message": f', "{message}"'}
+        start = float(inside)  # (a point of the domain: an empty y passes)
+        test = _outside_interval(y_domain, f"y.min(initial={start!r})", f"y.max(initial={start!r})")
+        return {"target_failed": ", " + test, "target_message": f', "{message}"'}
     return {"target_failed": f", jnp.any({bad})", "target_message": f', "{message}"'}
 
 
