@@ -223,7 +223,6 @@ def _body(
     targets = [name for name, _ in defined] + list(results)
     shifts_of = {**stable.TARGET_SHIFTS, **activation_pieces.PARAMETER_SHIFTS}
     used = [name for name in shifts_of if any(e.has(name) for e in values)]
-    shifts = [f"{name} = {printer.doprint(shifts_of[name])}" for name in used]
     pending = [(str(name), value) for name, value in replacements] + list(zip(targets, reduced, strict=True))
     if backend in ("numpy", "torch"):
         cast = {"out", "value"} if cast_all or torch else {"out"}
@@ -231,19 +230,18 @@ def _body(
         shift_names = {str(name) for name in used}
         dialect = inplace.Torch() if torch else inplace.NumPy()
         lines = inplace.statements(program, printer.doprint, {"z", "y"}, set(results), cast, shift_names, dialect)
-        if torch and any("np." in line for line in lines if not line.lstrip().startswith("#")):
-            raise NotImplementedError(f"a NumPy call left in the torch code: {[x for x in lines if 'np.' in x]}")
-        return lines
-    lines = [f"{name} = {printer.doprint(value)}" for name, value in _in_order(pending)]
-    if torch and any("np." in line for line in shifts + lines):
-        raise NotImplementedError(f"a NumPy call left in the torch code: {[x for x in shifts + lines if 'np.' in x]}")
-    for i, line in enumerate(lines):
-        name = line.split(" = ", 1)[0]
-        if torch and name in ("out", "value"):
-            lines[i] = line.replace(" = ", " = _like(", 1) + ", z)"
-        elif name == "out" or (cast_all and name == "value"):
-            lines[i] = line.replace(" = ", " = np.asarray(", 1) + ", dtype=z.dtype)"
-    return shifts + lines
+    else:
+        lines = [f"{name} = {printer.doprint(shifts_of[name])}" for name in used]
+        for name, value in _in_order(pending):
+            line = f"{name} = {printer.doprint(value)}"
+            if torch and name in ("out", "value"):
+                line = line.replace(" = ", " = _like(", 1) + ", z)"
+            elif name == "out" or (cast_all and name == "value"):
+                line = line.replace(" = ", " = np.asarray(", 1) + ", dtype=z.dtype)"
+            lines.append(line)
+    if torch and any("np." in line for line in lines if not line.lstrip().startswith("#")):
+        raise NotImplementedError(f"a NumPy call left in the torch code: {[x for x in lines if 'np.' in x]}")
+    return lines
 
 
 def _in_order(pending: list[tuple[str, sp.Expr]]) -> list[tuple[str, sp.Expr]]:
