@@ -21,6 +21,7 @@ process): the pairs of the catalog share many steps (the derivative of σ, of ea
 from __future__ import annotations
 
 import functools
+import itertools
 
 import sympy as sp
 
@@ -236,6 +237,180 @@ def exps_as_atoms(expr: sp.Expr) -> sp.Expr:
         return sp.Mul(*(power(term) for term in sp.Add.make_args(sp.expand(exponent))))
 
     return expr.replace(sp.exp, atom)
+
+
+# -- steps of a hand derivation: the pre-activation one symbol, kinks by the signs of their arguments --
+
+
+def arguments_as_atoms(expr: sp.Expr) -> tuple[sp.Expr, dict[sp.Dummy, sp.Expr]]:
+    """``expr`` with each sum of two or more symbols inside a call or a power (b + Σ_k w_k x_k) a real symbol.
+
+    Sums that differ by a constant, a factor or a sign are one symbol (2b + 2w·x + 3 = 2u + 3), and the
+    sum is that symbol wherever else it stands whole.  Returns the expression and each new symbol's sum.
+    Sound for a proof of 0: what is 0 for every real u is 0 at u = b + Σ w x (derive's symbols are
+    real).  An instantiated derivation repeats b + w₁x₁ + w₂x₂ + w₃x₃ inside every σ, tanh and power;
+    with it one symbol the difference is a function of a few symbols (a step of gelu_tanh: 8000 terms
+    once expanded, a few dozen after).  An identity that needs what the sum is (z² written expanded) is not proven.
+    """
+    symbols: dict[sp.Expr, sp.Dummy] = {}  # a sum (its primitive part) -> its symbol
+    for _ in range(8):  # innermost sums first: u³ + b + w·x is u³ + u once b + w·x is u
+        found = _innermost_sums(expr, symbols)
+        if not found:
+            break
+        expr = expr.xreplace(found)
+
+        def within(node: sp.Add) -> sp.Expr:  # b + w·x spread among the terms of a longer sum
+            terms = set(node.args)
+            for primitive, symbol in symbols.items():
+                if len(primitive.args) < len(terms) and terms.issuperset(primitive.args):
+                    return sp.Add(*(terms - set(primitive.args))) + symbol
+            return node
+
+        expr = expr.replace(lambda e: isinstance(e, sp.Add), within)
+    return expr, {u: sum_ for sum_, u in symbols.items()}
+
+
+def _innermost_sums(expr: sp.Expr, symbols: dict[sp.Expr, sp.Dummy]) -> dict[sp.Expr, sp.Expr]:
+    """sum → constant + factor·symbol for each sum of two or more symbols, no sum inside, in a call or power."""
+    found: dict[sp.Expr, sp.Expr] = {}
+    for node in sp.preorder_traversal(expr):
+        if not isinstance(node, (sp.Function, sp.Pow)):
+            continue
+        for arg in node.args:
+            if not isinstance(arg, sp.Add) or arg in found or len(arg.free_symbols) < 2:
+                continue
+            if arg.has(sp.Function, sp.Derivative) or len(arg.atoms(sp.Add)) > 1:
+                continue
+            constant, rest = arg.as_coeff_Add()
+            content, primitive = rest.as_content_primitive()
+            if primitive.could_extract_minus_sign():
+                content, primitive = -content, -primitive
+            if not isinstance(primitive, sp.Add):
+                continue
+            symbol = symbols.setdefault(primitive, sp.Dummy("u", real=True))
+            found[arg] = constant + content * symbol
+            found.setdefault(primitive, symbol)
+            found.setdefault(-primitive, -symbol)
+    return found
+
+
+#: At most this many distinct kink arguments are split into sign cases (2^n cases).
+SIGN_CASES = 3
+
+
+def is_zero_by_signs(expr: sp.Expr, domains: dict[sp.Symbol, sp.Set] | None = None, max_ops: int | None = None) -> bool:
+    """True when ``expr`` is proven 0 for every sign of the arguments of its kinks, wherever none is 0.
+
+    A Piecewise is folded and each branch must be 0 (sound whatever the conditions say).  Each
+    distinct argument u of a Heaviside step, |·|, sign, or two-argument max or min (u = a − b) is
+    given a sign: H(u) is then 1 or 0, |u| is ±u, max(a, b) is a or b; in every one of the 2^n cases
+    the expression, made elementary (its own kinks, relu's max, split the same way), must be 0 as a
+    rational function of its exponentials, a kink inside another one's argument a symbol.  At most
+    SIGN_CASES arguments are split along a branch.  That is a proof everywhere but where some argument
+    is 0 (a set of measure zero, where the derivative of a kink is a convention), and it needs no sign
+    of anything to be known (H(u)·max(0, u) = max(0, u), squared hinge's steps).  The kinks are split
+    before the calls are made elementary: SymPy orders the arguments of a max of a long elementary
+    expression in tens of milliseconds each.  A parameter whose domain (``domains``) is (0, ∞) or [0, ∞)
+    is a positive or non-negative symbol, in ``expr`` and in the elementary forms of the calls (elu's α).
+    ``max_ops``: a case larger than this (SymPy operations) is not put over one denominator, and the
+    answer is False.
+    """
+    signed = signed_parameters(domains or {})
+    return _zero_by_signs(notation.evaluate_products(expr).xreplace(signed), SIGN_CASES, False, max_ops, signed)
+
+
+def _zero_by_signs(expr: sp.Expr, splits: int, made_elementary: bool, max_ops: int | None, signed: dict) -> bool:
+    def again(expr: sp.Expr, splits: int, made_elementary: bool) -> bool:
+        return _zero_by_signs(expr, splits, made_elementary, max_ops, signed)
+
+    if expr.has(sp.Piecewise):
+        expr = sp.piecewise_fold(expr)
+        if isinstance(expr, sp.Piecewise):
+            return all(again(value, splits, made_elementary) for value, _ in expr.args)
+    kinks: dict[sp.Expr, tuple[sp.Expr, int]] = {}
+    for node in expr.atoms(*KINKED):
+        if isinstance(node, (sp.Max, sp.Min)) and len(node.args) != 2:
+            continue  # left a symbol: max(a, b, c) is no one sign
+        argument = node.args[0] - node.args[1] if isinstance(node, (sp.Max, sp.Min)) else node.args[0]
+        argument = sp.expand(argument)
+        kinks[node] = (-argument, -1) if argument.could_extract_minus_sign() else (argument, 1)
+    keys = sorted({key for key, _ in kinks.values()}, key=sp.default_sort_key)
+    known = {key: sign for key in keys if (sign := _known_sign_of(key))}
+    if known:  # no case to split: α(1/(1 + p) − 1) < 0
+        expr = expr.xreplace(
+            {node: _on_side(node, known[key] * flip) for node, (key, flip) in kinks.items() if key in known}
+        )
+        return again(expr, splits, made_elementary)
+    variables = sorted(_kinked_variables(expr, keys), key=sp.default_sort_key)
+    if variables and splits > 0:  # u = ±ln(1 + p), p > 0: |u|, softsign(u), e^u − 1 then have known signs
+        side = sp.log(1 + sp.Dummy("p", positive=True))
+        return all(again(expr.xreplace({variables[0]: sign * side}), splits - 1, made_elementary) for sign in (1, -1))
+    if not made_elementary and any(_kinked(type(f), len(f.args)) for k in keys for f in k.atoms(sp.Function)):
+        return again(elementary(expr).xreplace(signed), splits, True)  # |softsign(p)| = p/(1 + p)
+    if not keys or len(keys) > splits:
+        if not made_elementary:
+            return again(elementary(expr).xreplace(signed), splits, True)
+        return (max_ops is None or sp.count_ops(expr) <= max_ops) and _zero_as_fraction(expr)
+    for signs in itertools.product((1, -1), repeat=len(keys)):
+        sign_of = dict(zip(keys, signs, strict=True))
+        case = expr.xreplace({node: _on_side(node, sign_of[key] * flip) for node, (key, flip) in kinks.items()})
+        if not again(case, splits - len(keys), made_elementary):
+            return False
+    return True
+
+
+def _known_sign_of(expr: sp.Expr) -> int:
+    """1 or −1 when SymPy knows the sign of ``expr`` once over one denominator, else 0."""
+    combined = sp.factor_terms(sp.together(expr))
+    if combined.is_extended_positive:
+        return 1
+    return -1 if combined.is_extended_negative else 0
+
+
+def _kinked_variables(expr: sp.Expr, keys: list[sp.Expr]) -> set[sp.Symbol]:
+    """The real symbols that are a kink's whole argument, or the argument of a call with kinks (softsign(u))."""
+    found = {key for key in keys if isinstance(key, sp.Symbol)}
+    for call in expr.atoms(sp.Function):
+        if call.args and isinstance(call.args[0], sp.Symbol) and _kinked(type(call), len(call.args)):
+            found.add(call.args[0])
+    return {
+        s for s in found if s.is_extended_real and s.is_extended_positive is None and s.is_extended_negative is None
+    }
+
+
+def _on_side(node: sp.Expr, sign: int) -> sp.Expr:
+    """The value of a kink where its argument has the sign ``sign`` (±1)."""
+    if isinstance(node, sp.Heaviside):
+        return sp.S.One if sign > 0 else sp.S.Zero
+    if isinstance(node, sp.Abs):
+        return node.args[0] * sign
+    if isinstance(node, sp.sign):
+        return sp.Integer(sign)
+    first, second = node.args
+    if isinstance(node, sp.Max):
+        return first if sign > 0 else second
+    return second if sign > 0 else first
+
+
+def _zero_as_fraction(expr: sp.Expr) -> bool:
+    """True when ``expr``, its kinks and exponentials symbols, has a numerator that expands to 0."""
+    numerator, _ = sp.fraction(sp.together(sp.expand(exps_as_atoms(kinks_as_atoms(expr)))))
+    return sp.expand(numerator) == 0
+
+
+def may_have_kinks(expr: sp.Expr) -> bool:
+    """True when ``expr`` has a kink or a Piecewise, or a call whose elementary form has one (relu, elu)."""
+    if expr.has(*KINKED, sp.Piecewise):
+        return True
+    calls = {(type(f), len(f.args)) for f in expr.atoms(sp.Function)}
+    return any(_kinked(function, count) for function, count in calls)
+
+
+@functools.lru_cache(maxsize=256)
+def _kinked(function: type, count: int) -> bool:
+    if not hasattr(function, "_eval_rewrite_as_elementary"):
+        return False
+    return elementary(function(*sp.symbols(f"v:{count}", real=True))).has(*KINKED, sp.Piecewise)
 
 
 def has_kinks(expr: sp.Expr) -> bool:

@@ -127,8 +127,9 @@ def check(
     first = built[0]
     failing = [s for s in samples if not sampling.agree(s.left, s.right)]
     if failing:
-        return _disagreement(samples, failing, first, context, start, budget)
-    proved = _prove(first.left - first.right, start, budget)
+        return _disagreement(samples, failing, first, context, _facts(plan, first.values), start, budget)
+    facts = _facts(plan, first.values)
+    proved = _prove(first.left - first.right, facts, start, budget)
     message = (
         f"proved symbolically{_instance(samples[0].instance.values)}, "
         f"and the sides agree at {len(samples)} random points"
@@ -266,7 +267,13 @@ def _sampler(plan: Plan, values: dict, rng: random.Random) -> sampling.Sampler:
 
 
 def _disagreement(
-    samples: list[Sample], failing: list[Sample], first: Instance, context: Context, start: float, budget: float
+    samples: list[Sample],
+    failing: list[Sample],
+    first: Instance,
+    context: Context,
+    facts: Facts,
+    start: float,
+    budget: float,
 ) -> Outcome:
     """The verdict when some points disagree: undecided through opaque quantities, else not equal."""
     witness = failing[0].instance
@@ -283,7 +290,7 @@ def _disagreement(
         )
     hint = hints.hint(samples, context)  # before the proof, which may take what is left of the budget
     first_sampled = samples[0].instance
-    if any(s.instance is first_sampled for s in failing) and _prove(first.left - first.right, start, budget):
+    if any(s.instance is first_sampled for s in failing) and _prove(first.left - first.right, facts, start, budget):
         return Outcome("undecided", points=len(samples), message="a symbolic proof and the numeric check disagree")
     return Outcome(
         "not_equal",
@@ -308,46 +315,108 @@ def _pretty_opaque(node: sp.Basic) -> str:
     return str(node)
 
 
-#: The largest difference (in SymPy operations) a symbolic proof is tried on: beyond it, expanding and
-#: cancelling take seconds and rarely succeed.  A size, not a clock, so the attempt is the same on a
-#: busy machine; the verdict never depends on it (the numbers decide, a proof only says how).
+#: The largest difference (in SymPy operations, once the sums inside calls are symbols) a symbolic proof
+#: is tried on: beyond it, expanding and cancelling take seconds and rarely succeed.  A size, not a clock,
+#: so the attempt is the same on a busy machine; the verdict never depends on it (the numbers decide, a
+#: proof only says how).
 PROOF_OPS = 400
+#: The largest elementary expression put over one denominator (GELU_tanh's derivative: 410 operations with
+#: z a symbol, 790 with z = b + Σ w x written out, two seconds for nothing).
+FRACTION_OPS = 600
 #: ``sympy.cancel`` and ``sympy.simplify`` are tried only on differences this small (the slow, unbounded part).
 SIMPLIFY_OPS = 60
 
 
-def _prove(difference: sp.Expr, start: float, budget: float) -> bool:
-    """A symbolic proof that ``difference`` is 0: bounded by its size (PROOF_OPS), the budget only a safety net."""
+@dataclass(frozen=True)
+class Facts:
+    """What the assumptions give a proof: values to put in, and the parameters known to be positive."""
+
+    substitutions: dict  # y₃ → 1 − y₁ − y₂ from Σ y = 1, x → 1 from x = 1
+    domains: dict  # symbol → Interval(0, ∞), open or closed
+
+
+def _facts(plan: Plan, values: dict) -> Facts:
+    """The facts of one instantiation: its simplex sums and fixed values, and the signs of its parameters."""
+    assumed = [instances.instantiate(a, values) for a in plan.value_assumptions]
+    substitutions = dict(sampling.fixed_values(assumed))
+    for total in sampling.simplex_sums(list(plan.value_assumptions)):
+        terms = sp.Add.make_args(instances.instantiate(total, values))
+        if len(terms) > 1 and all(isinstance(t, (sp.Symbol, sp.Indexed)) for t in terms):
+            substitutions.setdefault(terms[-1], 1 - sp.Add(*terms[:-1]))
+    domains = {}
+    for rel in assumed:
+        if not isinstance(rel, (sp.StrictGreaterThan, sp.GreaterThan, sp.StrictLessThan, sp.LessThan)):
+            continue
+        small, big = (rel.rhs, rel.lhs) if isinstance(rel, (sp.StrictGreaterThan, sp.GreaterThan)) else rel.args
+        if isinstance(big, sp.Symbol) and small.is_number and small.is_extended_nonnegative:
+            strict = small.is_positive or isinstance(rel, (sp.StrictGreaterThan, sp.StrictLessThan))
+            domains[big] = sp.Interval(0, sp.oo, left_open=bool(strict))
+    return Facts(substitutions, domains)
+
+
+def _prove(difference: sp.Expr, facts: Facts, start: float, budget: float) -> bool:
+    """A symbolic proof that ``difference`` is 0: bounded by its size (PROOF_OPS), the budget only a safety net.
+
+    Tried first with the sums inside calls (b + Σ w x) symbols (:func:`proof.arguments_as_atoms`), then
+    as written when that changed it (e^{z+c} = e^z e^c needs the sum): the kinks and calls as symbols;
+    each sign of the kinks' arguments (:func:`proof.is_zero_by_signs`); by cases of the one variable of
+    the activations (:func:`proof.is_zero_by_cases`, with the assumed signs of the parameters: the
+    derivative of elu through its output needs α > 0); and for a small difference ``cancel`` and
+    ``simplify``.  A proof by cases holds wherever no kink's argument is 0.
+    """
+    difference = difference.xreplace(facts.substitutions)
     if difference == 0:
         return True
+    abstracted, _ = proof.arguments_as_atoms(difference)
+    # with the sums symbols a large elementary form is still a few symbols' (log_cosh ∘ gelu_tanh: 700
+    # operations, 0.1 s); written out, its exponentials of sums take seconds to put over one denominator
+    candidates = [(abstracted, None)] if abstracted != difference else []
+    candidates = [(c, m) for c, m in [*candidates, (difference, FRACTION_OPS)] if sp.count_ops(c) <= PROOF_OPS]
     remaining = budget - (time.monotonic() - start) - 0.5
-    if remaining <= 0.2 or sp.count_ops(difference) > PROOF_OPS:
+    if remaining <= 0.2 or not candidates:
         return False
     use_alarm = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
     if use_alarm:
         previous = signal.signal(signal.SIGALRM, _raise_deadline)
         signal.setitimer(signal.ITIMER_REAL, remaining)
     try:
-        if sp.expand(proof.kinks_as_atoms(difference)) == 0 or proof.is_zero_over_calls(difference):
-            return True
-        elementary = proof.elementary(difference)
-        size = sp.count_ops(elementary)
-        if size > PROOF_OPS:
-            return False
-        smooth = proof.kinks_as_atoms(elementary)  # a step, max or |·| is one symbol: see kinks_as_atoms
-        # over one denominator the numerator expands to 0: no polynomial gcd (cancel's, seconds with exps)
-        numerator, _ = sp.fraction(sp.together(sp.expand(proof.exps_as_atoms(smooth))))
-        if sp.expand(numerator) == 0:
-            return True
-        return size <= SIMPLIFY_OPS and (sp.cancel(smooth) == 0 or sp.simplify(smooth) == 0)
+        return any(_attempt(candidate, facts, largest) for candidate, largest in candidates)
     except Timeout:
-        return False
-    except (TypeError, ValueError, NotImplementedError, RecursionError, AttributeError):
         return False
     finally:
         if use_alarm:
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, previous)
+
+
+def _attempt(difference: sp.Expr, facts: Facts, largest: int | None) -> bool:
+    """One proof attempt of :func:`_prove` (False: not proven); ``largest``: see :func:`proof.is_zero_by_signs`."""
+    try:
+        if sp.expand(proof.kinks_as_atoms(difference)) == 0 or proof.is_zero_over_calls(difference):
+            return True
+        domains = {s: d for s, d in facts.domains.items() if s in difference.free_symbols}
+        if proof.is_zero_by_signs(difference, domains, max_ops=largest):
+            return True
+        variable = _variable(difference)
+        kinked = variable is not None and proof.may_have_kinks(difference)
+        if kinked and proof.is_zero_by_cases(difference, variable, domains, at_kinks=False):
+            return True
+        if sp.count_ops(difference) > SIMPLIFY_OPS:
+            return False
+        smooth = proof.kinks_as_atoms(proof.elementary(difference))
+        return sp.count_ops(smooth) <= SIMPLIFY_OPS and (sp.cancel(smooth) == 0 or sp.simplify(smooth) == 0)
+    except (TypeError, ValueError, NotImplementedError, RecursionError, AttributeError):
+        return False
+
+
+def _variable(expr: sp.Expr) -> sp.Symbol | None:
+    """The one symbol that the catalog's calls are applied to (the activation's z), or None."""
+    applied = {
+        call.args[0]
+        for call in expr.atoms(sp.Function)
+        if hasattr(type(call), "_eval_rewrite_as_elementary") and call.args and isinstance(call.args[0], sp.Symbol)
+    }
+    return applied.pop() if len(applied) == 1 else None
 
 
 def _raise_deadline(signum, frame):

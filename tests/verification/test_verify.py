@@ -113,6 +113,50 @@ def test_single_steps(text, verdict):
     assert [s.verdict for s in verify.verify(text).steps] == [verdict]
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a kink by the sign of its argument: θ(u) max(0, u) = max(0, u)
+        "\n".join([r"% define: a = \sigma(z)", r"\[ -2y\,\theta(1 - y a)\max(0, 1 - y a) = -2y\max(0, 1 - y a) \]"]),
+        # elu's derivative through its output: the sign of a is the sign of z, given α > 0
+        "\n".join(
+            [
+                r"% define: a = \operatorname{ELU}(z)",
+                r"% assume: \alpha > 0",
+                r"\[ \frac{\partial a}{\partial z} = (a + \alpha)\theta(-a) + \theta(a) \]",
+            ]
+        ),
+        # z = b + Σ w x one symbol inside softsign and |·|
+        "\n".join(
+            [
+                r"% define: z = b + \sum_{k=1}^{m} w_k x_k",
+                r"% define: a = \operatorname{softsign}(z)",
+                r"\[ \frac{\partial a}{\partial w_j} = (1 - |a|)^2 x_j \]",
+            ]
+        ),
+        # Σ y = 1 put into the proof
+        "\n".join(
+            [
+                r"% define: a_i = \frac{e^{z_i}}{\sum_k e^{z_k}}",
+                r"% assume: \sum_k y_k = 1",
+                r"\[ \sum_k y_k a_i = a_i \]",
+            ]
+        ),
+    ],
+    ids=["hinge kink", "elu through output", "softsign of a sum", "simplex"],
+)
+def test_steps_proved_symbolically(text):
+    """Steps whose proof needs cases of signs, the pre-activation as one symbol, or an assumption."""
+    (step,) = verify.verify(text).steps
+    assert step.verdict == "equal" and step.message.startswith("proved symbolically"), step.message
+
+
+def test_elu_through_output_needs_a_positive_alpha():
+    text = r"""% define: a = \operatorname{ELU}(z)
+\[ \frac{\partial a}{\partial z} = (a + \alpha)\theta(-a) + \theta(a) \]"""
+    assert [s.verdict for s in verify.verify(text).steps] == ["not_equal"]  # α < 0: θ(a) is not θ(z)
+
+
 def test_opaque_derivative_message_names_what_is_missing():
     step = verify.verify(r"\[ \frac{\partial C}{\partial z} = a - y \]").steps[0]
     assert step.verdict == "undecided" and "C" in step.message and "define" in step.message
