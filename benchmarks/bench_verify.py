@@ -13,12 +13,16 @@ Targets (a ratio <= 1 meets its target):
 * the corpus (tests/data/verify and tests/data/realworld, one process) before and after: the baseline is
   an older commit of this repository, checked out into a temporary git worktree and run on the same files.
 
-Wall-clock times on a shared machine are noisy: each figure is the best of ``--repeat`` runs.
+Wall-clock times on a shared machine are noisy: each figure is the best of ``--repeat`` runs.  ``derive
+verify`` checks a file's steps in two worker processes on a machine with two cores (``--jobs``); the
+slowest fragments are timed with ``--jobs 1`` too.  The trees are byte-compiled first, as ``pip install``
+does (an editable tree under PYTHONDONTWRITEBYTECODE would compile derive's modules in every process).
 """
 
 from __future__ import annotations
 
 import argparse
+import compileall
 import glob
 import os
 import subprocess
@@ -81,13 +85,17 @@ def _env(tree: Path) -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(tree)}
 
 
-def whole_process(path: Path, tree: Path = ROOT, repeat: int = 3) -> float:
-    """Best wall-clock time of ``python -m derive verify path`` (start-up, imports and worker included)."""
+def whole_process(path: Path, tree: Path = ROOT, repeat: int = 3, options: tuple[str, ...] = ()) -> float:
+    """Best wall-clock time of ``python -m derive verify path`` (start-up, imports and workers included)."""
+    compileall.compile_dir(tree / "derive", quiet=1)
     best = float("inf")
     for _ in range(repeat):
         start = time.perf_counter()
         done = subprocess.run(
-            [sys.executable, "-m", "derive", "verify", str(path)], capture_output=True, text=True, env=_env(tree)
+            [sys.executable, "-m", "derive", "verify", str(path), *options],
+            capture_output=True,
+            text=True,
+            env=_env(tree),
         )
         best = min(best, time.perf_counter() - start)
         if done.returncode != 0:
@@ -120,6 +128,7 @@ def corpus_files() -> list[str]:
 
 def corpus(tree: Path, files: list[str]) -> tuple[float, int]:
     """(seconds, steps) of the whole corpus verified in one process of ``tree``."""
+    compileall.compile_dir(tree / "derive", quiet=1)
     out = subprocess.run(
         [sys.executable, "-c", CORPUS_SCRIPT, *files], capture_output=True, text=True, env=_env(tree), cwd=ROOT
     )
@@ -160,6 +169,9 @@ def main() -> None:
     over = sorted((t, name) for t, name in timed if t > 3.0)
     lines = [f"{t:5.2f} s  {n}" for t, n in over]
     print(f"catalog fragments over 3 s: {len(over)} of {len(timed)}", *lines, sep="\n  ")
+    for t, name in sorted(timed)[-3:]:  # the slowest, with one worker process
+        serial = whole_process(ROOT / "outputs" / name, repeat=1, options=("--jobs", "1"))
+        print(row(f"{name}, --jobs 1 (default: {t:.2f} s)", serial, None))
 
     if NOT_ALL_EQUAL:
         print("not every step equal in:", *sorted(set(NOT_ALL_EQUAL)), sep="\n  ")

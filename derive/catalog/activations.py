@@ -423,7 +423,7 @@ class gelu_tanh(_SelfGated):
         return z * (1 + sp.tanh(cls.inner(z))) / 2
 
     def derivative(self):
-        t = sp.Dummy("t")  # the argument may be an expression (z = Σ w x + b in a document)
+        t = sp.Dummy("t", real=True)  # real: SymPy asks no imaginary parts; the argument may be z = Σ w x + b
         return sp.diff(self.elementary(t), t).xreplace({t: self.args[0]})
 
     def _eval_rewrite_as_exp(self, z, **kwargs):

@@ -75,10 +75,10 @@ def _read(file: TextIO) -> str:
     "--jobs",
     "-j",
     type=click.IntRange(min=1, max=64),
-    default=1,
+    default=verify_module.DEFAULT_JOBS,
     show_default=True,
     metavar="N",
-    help="Check N files at once, each in a worker process of its own (the verdicts do not change).",
+    help="Use N worker processes: N files at once, or one file's steps N at a time (the verdicts do not change).",
 )
 @click.option(
     "--annotate",
@@ -98,8 +98,9 @@ def verify_command(files_in, as_json, fmt, defines, assumptions, timeout, jobs, 
     counterexample), ? (undecided) or ! (parse error); a display that gives no step is listed
     as skipped, with the reason.  Exit code: 0 when every step is equal, 1 when one is not
     equal or undecided, 2 for parse and usage errors and when there is nothing to check; with
-    several files, the largest of theirs.  Several files share the worker processes; --jobs N
-    checks N at once, with a progress bar on a terminal.
+    several files, the largest of theirs.  The steps are checked in worker processes (--jobs, by
+    default two on a machine with two cores or more): several files share them, N files at once,
+    with a progress bar on a terminal; one file has its steps checked N at a time.
 
     Example:
 

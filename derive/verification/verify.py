@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import concurrent.futures
 import math
+import os
 import re
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +42,18 @@ MARKS = report_module.MARKS
 #: Each step's time budget, in seconds: far above any step of the corpora (the slowest takes 3 s idle), so
 #: that a busy machine does not turn a verdict into "undecided"; it stops only runaway symbolic work.
 DEFAULT_TIMEOUT = 30.0
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+#: How many worker processes ``derive verify`` uses unless told (``--jobs``): two where two cores are free
+#: to this process, so the steps of one file are checked two at a time; one on a single core.
+DEFAULT_JOBS = min(2, _cores())
 _ASSUMPTION_NOTE = re.compile(r"assum|given|suppose", re.IGNORECASE)
 _TRANSPOSE = re.compile(r"\^\s*\{?\s*(?:T\b|\\top|\\intercal|\\mathsf\s*\{\s*T|\\mathrm\s*\{\s*T)")
 _JUSTIFICATION = re.compile(r"^\s*\\(?:because|since)(?![a-zA-Z])")
@@ -87,6 +101,7 @@ def verify(
     assumptions: tuple[str, ...] | list[str] = (),
     timeout: float = DEFAULT_TIMEOUT,
     format: str | None = None,
+    jobs: int = 1,
 ) -> Report:
     """Check every step of the derivation in ``text`` (a document, or a formula).
 
@@ -94,8 +109,9 @@ def verify(
     from the text (:func:`derive.verification.document.guess`).  ``defines`` are extra
     ``NAME = EXPR`` definitions and ``assumptions`` extra relations (``i \\neq j``, ``0 < a < 1``),
     as the ``% define:`` and ``% assume:`` directives give them.  Each step gets ``timeout``
-    seconds.  Every display the reader finds either gives steps, definitions or assumptions, or is
-    in ``Report.skipped`` with the reason.
+    seconds.  ``jobs`` worker processes check the steps, ``jobs`` at once (the verdicts do not
+    depend on it).  Every display the reader finds either gives steps, definitions or assumptions,
+    or is in ``Report.skipped`` with the reason.
 
     >>> report = verify(r"\\[ \\sigma'(z) = \\sigma(z)(1+\\sigma(z)) \\]")
     >>> report.steps[0].verdict, report.exit_code
@@ -104,7 +120,8 @@ def verify(
     if not isinstance(text, str):
         raise errors.DirectiveError(f"verify reads LaTeX text, got {type(text).__name__}")
     _check_arguments(defines, assumptions, timeout)
-    worker.start()  # its import of SymPy runs while the document is read
+    _check_jobs(jobs)
+    worker.start(jobs)  # their import of SymPy runs while the document is read
     doc = document.read(text, format)
     report = Report(format=doc.format, displays=len(doc.displays))
     context = stepcheck.Context()
@@ -113,9 +130,14 @@ def verify(
     given += [document.Directive("assume", a, 0) for a in assumptions]
     refused = definitions.given(given, context, report)
     chains = _chains(doc.rows, context, report)
-    _decide(chains, context, report, timeout, refused)
+    _decide(chains, context, report, timeout, refused, jobs)
     report.skipped = _skipped(doc) + report.skipped  # the displays, then the rows that are no step
     return report
+
+
+def _check_jobs(jobs: object) -> None:
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise errors.DirectiveError(f"jobs is a whole number >= 1, not {jobs!r}")
 
 
 def _check_arguments(defines: object, assumptions: object, timeout: object) -> None:
@@ -136,6 +158,7 @@ def verify_file(
     assumptions: tuple[str, ...] | list[str] = (),
     timeout: float = DEFAULT_TIMEOUT,
     format: str | None = None,
+    jobs: int = 1,
 ) -> Report:
     """:func:`verify` of the file at ``path``, its format from its extension (``.md``, ``.ipynb``, …)."""
     path = Path(path)
@@ -144,7 +167,7 @@ def verify_file(
     except (OSError, UnicodeDecodeError) as exc:
         raise errors.DocumentError(f"cannot read {path}: {exc}") from None
     format = format or document.format_for(path.name, text)
-    return verify(text, defines, assumptions, timeout, format)
+    return verify(text, defines, assumptions, timeout, format, jobs)
 
 
 def verify_many(
@@ -159,7 +182,8 @@ def verify_many(
     r""":func:`verify` of each text, in their order; ``jobs`` documents at once, each in a worker process of its own.
 
     ``format`` is one format for every text, or a list with one per text (None: guessed).  The
-    workers are started once and shared by all the documents.  ``progress(i)`` is called as the
+    workers are started once and shared by all the documents; one document alone has its steps
+    checked by the ``jobs`` workers.  ``progress(i)`` is called as the
     i-th document (in the given order) is done.  The verdicts do not depend on ``jobs``.
 
     >>> [r.summary["equal"] for r in verify_many([r"\[ 2a = a + a \]", r"\[ (a+1)^2 = a^2 + 2a + 1 \]"])]
@@ -167,16 +191,17 @@ def verify_many(
     """
     if isinstance(texts, str) or not isinstance(texts, Sequence):
         raise errors.DirectiveError(f"verify_many takes a list of texts, not {type(texts).__name__}")
-    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
-        raise errors.DirectiveError(f"jobs is a whole number >= 1, not {jobs!r}")
+    _check_jobs(jobs)
     _check_arguments(defines, assumptions, timeout)
     formats = [format] * len(texts) if format is None or isinstance(format, str) else list(format)
     if len(formats) != len(texts):
         raise errors.DirectiveError(f"{len(formats)} formats for {len(texts)} texts: give one per text, or one")
     worker.start(min(jobs, len(texts)))
 
+    per_document = jobs if len(texts) == 1 else 1
+
     def one(i: int) -> Report:
-        report = verify(texts[i], defines, assumptions, timeout, formats[i])
+        report = verify(texts[i], defines, assumptions, timeout, formats[i], per_document)
         if progress is not None:
             progress(i)
         return report
@@ -363,9 +388,15 @@ def _opening(
     return "definition" if definitions.row_defines(row, source, conditions, context, report) else "step"
 
 
-def _decide(chains: list[list], context: stepcheck.Context, report: Report, timeout: float, refused: list = ()) -> None:
-    """Each pending step checked in the worker; a step that may need a refused directive is undecided."""
-    warmed = False
+def _decide(
+    chains: list[list], context: stepcheck.Context, report: Report, timeout: float, refused: list = (), jobs: int = 1
+) -> None:
+    """Each pending step checked in a worker process, ``jobs`` at once.
+
+    A step that may need a refused directive is undecided.  The steps are independent: each check is a
+    function of its step, its context and its seed, so the verdicts do not depend on ``jobs``.
+    """
+    checks: list[tuple[StepResult, _Pending]] = []
     for pending_chain in chains:
         chain = Chain()
         for item in pending_chain:
@@ -385,13 +416,28 @@ def _decide(chains: list[list], context: stepcheck.Context, report: Report, time
             elif item.op != "=":
                 result.message = f"only equalities are checked; this step is '{item.op}'"
             else:
-                if not warmed:
-                    worker.warm()
-                    warmed = True
-                warmed = _check(result, item, context, timeout)  # a new worker starts outside the budget
-                _refuse(result, item, refused)
+                checks.append((result, item))
             chain.steps.append(result)
         report.chains.append(chain)
+    if not checks:
+        return
+    jobs = min(jobs, len(checks))
+    worker.warm(jobs)  # no budget pays for a worker's start
+    warm = threading.local()  # per thread: False after its worker was replaced (a timeout)
+
+    def decide(check: tuple[StepResult, _Pending]) -> None:
+        result, item = check
+        if not getattr(warm, "ready", True):
+            worker.warm()
+        warm.ready = _check(result, item, context, timeout)
+        _refuse(result, item, refused)
+
+    if jobs == 1:
+        for check in checks:
+            decide(check)
+        return
+    with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
+        list(pool.map(decide, checks))
 
 
 def _refuse(result: StepResult, item: _Pending, refused: list) -> None:

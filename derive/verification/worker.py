@@ -142,9 +142,32 @@ def start(count: int = 1) -> None:
             _idle.append(child)
 
 
-def warm(timeout: float = 120.0) -> None:
-    """Wait until a worker is ready (its first start imports SymPy and derive), so no budget pays for it."""
-    run(_ping, (), timeout)
+def warm(count: int = 1, timeout: float = 120.0) -> None:
+    """Wait until ``count`` workers are ready (a first start imports SymPy and derive), so no budget pays for it."""
+    if count == 1:
+        run(_ping, (), timeout)
+        return
+    start(count)
+    children = [_acquire() for _ in range(count)]  # each its own, so that every one is waited for
+    answered = []
+    try:
+        for child in children:
+            _send(child.process.stdin, (_ping, ()))
+        for child in children:
+            status, value = child.answers.get(timeout=timeout)
+            if status != "ok":
+                raise errors.WorkerError(value)
+            answered.append(child)
+    except queue.Empty:
+        raise errors.Timeout(f"no worker was ready within {timeout:g} s") from None
+    except (BrokenPipeError, OSError):
+        raise errors.WorkerError("a worker process stopped") from None
+    finally:
+        for child in children:
+            if child in answered:
+                _release(child)
+            else:
+                _drop(child)  # its ping, answered late, would be taken for a job's answer
 
 
 def _ping() -> str:

@@ -42,12 +42,36 @@ def test_verify_many_gives_each_documents_verdicts_in_order_whatever_the_jobs():
 
 
 @pytest.mark.parametrize(
+    "name",
+    [
+        "softmax_ce_missing_assumption.tex",
+        "undecided_undefined_cost.tex",
+        "quadratic_sigmoid_dropped_sigma_prime.tex",
+        "parse_error_frac.tex",
+    ],
+)
+def test_one_documents_steps_checked_two_at_a_time_give_the_same_report(name):
+    """jobs=2 checks the steps of one document in two worker processes: the same verdicts, messages,
+    hints and counterexamples, in the document's order, as one at a time."""
+    one, two = (verify.verify_file(DATA / name, jobs=jobs) for jobs in (1, 2))
+    assert [s.verdict for s in one.steps] == EXPECTED[name]["steps"]
+    assert one.as_dict() == two.as_dict()
+    assert verify.verify_many([(DATA / name).read_text()], jobs=2)[0].as_dict() == two.as_dict()
+
+
+@pytest.mark.parametrize(
     ("texts", "jobs", "message"),
     [("a = b", 1, "list of texts"), (["a = b"], 0, "jobs"), (["a = b"], 1.5, "jobs"), (["a = b"], True, "jobs")],
 )
 def test_verify_many_refuses_bad_arguments(texts, jobs, message):
     with pytest.raises(errors.DirectiveError, match=message):
         verify.verify_many(texts, jobs=jobs)
+
+
+@pytest.mark.parametrize("jobs", [0, -1, 1.5, True, "2"])
+def test_verify_refuses_bad_jobs(jobs):
+    with pytest.raises(errors.DirectiveError, match="jobs"):
+        verify.verify(r"\[ a = a \]", jobs=jobs)
 
 
 def test_verify_many_takes_one_format_per_text():
