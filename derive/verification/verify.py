@@ -21,9 +21,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import math
-import os
 import re
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,16 +42,9 @@ MARKS = report_module.MARKS
 DEFAULT_TIMEOUT = 30.0
 
 
-def _cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
 #: How many worker processes ``derive verify`` uses unless told (``--jobs``): two where two cores are free
 #: to this process, so the steps of one file are checked two at a time; one on a single core.
-DEFAULT_JOBS = min(2, _cores())
+DEFAULT_JOBS = worker.default_count()
 _ASSUMPTION_NOTE = re.compile(r"assum|given|suppose", re.IGNORECASE)
 _TRANSPOSE = re.compile(r"\^\s*\{?\s*(?:T\b|\\top|\\intercal|\\mathsf\s*\{\s*T|\\mathrm\s*\{\s*T)")
 _JUSTIFICATION = re.compile(r"^\s*\\(?:because|since)(?![a-zA-Z])")
@@ -422,14 +413,10 @@ def _decide(
     if not checks:
         return
     jobs = min(jobs, len(checks))
-    worker.warm(jobs)  # no budget pays for a worker's start
-    warm = threading.local()  # per thread: False after its worker was replaced (a timeout)
 
     def decide(check: tuple[StepResult, _Pending]) -> None:
         result, item = check
-        if not getattr(warm, "ready", True):
-            worker.warm()
-        warm.ready = _check(result, item, context, timeout)
+        _check(result, item, context, timeout)
         _refuse(result, item, refused)
 
     if jobs == 1:
@@ -451,21 +438,20 @@ def _refuse(result: StepResult, item: _Pending, refused: list) -> None:
             return
 
 
-def _check(result: StepResult, item: _Pending, context: stepcheck.Context, timeout: float) -> bool:
-    """The worker's verdict into ``result``; False when the worker was replaced (a timeout)."""
+def _check(result: StepResult, item: _Pending, context: stepcheck.Context, timeout: float) -> None:
+    """The worker's verdict into ``result`` (a new worker's start is not in the budget: worker.run)."""
     per_component = not _TRANSPOSE.search(" ".join(item.sources))  # a^T b is no per-component product
     args = (item.lhs, item.rhs, context.at(*item.place), item.conditions, timeout, f"{item.line}", per_component)
     try:
         outcome = worker.run(stepcheck.check, args, timeout)
     except errors.Timeout:
         result.message = f"the time budget of {timeout:g} s was spent before a verdict"
-        return False
+        return
     except errors.WorkerError as exc:
         last = str(exc).strip().splitlines()[-1] if str(exc).strip() else "unknown error"
         result.message = f"could not be checked: {last}"
-        return True
+        return
     result.verdict = outcome.verdict
     result.message = outcome.message
     result.hint = outcome.hint
     result.counterexample = outcome.counterexample
-    return True

@@ -52,6 +52,7 @@ class _Child:
             [sys.executable, "-m", "derive.verification.worker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env
         )
         self.answers: queue.Queue = queue.Queue()
+        self.ready = False  # True once it has answered: its import of SymPy and derive is done
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self) -> None:
@@ -97,13 +98,26 @@ def _drop(child: _Child) -> None:
             _all.remove(child)
 
 
+#: How long a new worker may take to start (import SymPy and derive): no step's budget pays for it.
+START_TIMEOUT = 120.0
+
+
 def run(function: Callable, args: tuple, timeout: float) -> Any:
     """``function(*args)`` in a worker process; errors.Timeout after ``timeout`` seconds.
 
     ``function`` must be importable at module level (it is pickled by name).  Calls from several
-    threads run at once, each in a process of its own; a process is kept for the next call.
+    threads run at once, each in a process of its own; a process is kept for the next call.  A new
+    process is first waited for (up to START_TIMEOUT), so that ``timeout`` is the function's alone.
     """
     child = _acquire()
+    if not child.ready:
+        _call(child, _ping, (), START_TIMEOUT, release=False)
+        child.ready = True
+    return _call(child, function, args, timeout)
+
+
+def _call(child: _Child, function: Callable, args: tuple, timeout: float, release: bool = True) -> Any:
+    """One call in ``child``; it goes back to the idle ones after (``release``) unless it failed to answer."""
     try:
         _send(child.process.stdin, (function, args))
         status, value = child.answers.get(timeout=timeout)
@@ -113,9 +127,9 @@ def run(function: Callable, args: tuple, timeout: float) -> Any:
     except (BrokenPipeError, OSError):
         _drop(child)
         raise errors.WorkerError("the worker process stopped") from None
-    if status == "died":
+    if status == "died" or (status != "ok" and not release):
         _drop(child)
-    else:
+    elif release:
         _release(child)
     if status != "ok":
         raise errors.WorkerError(value)
@@ -142,32 +156,14 @@ def start(count: int = 1) -> None:
             _idle.append(child)
 
 
-def warm(count: int = 1, timeout: float = 120.0) -> None:
-    """Wait until ``count`` workers are ready (a first start imports SymPy and derive), so no budget pays for it."""
-    if count == 1:
-        run(_ping, (), timeout)
-        return
-    start(count)
-    children = [_acquire() for _ in range(count)]  # each its own, so that every one is waited for
-    answered = []
+def default_count() -> int:
+    """How many workers a run of ``derive verify`` uses unless told: two where two cores are free to this
+    process (one file's steps checked two at a time), one on a single core."""
     try:
-        for child in children:
-            _send(child.process.stdin, (_ping, ()))
-        for child in children:
-            status, value = child.answers.get(timeout=timeout)
-            if status != "ok":
-                raise errors.WorkerError(value)
-            answered.append(child)
-    except queue.Empty:
-        raise errors.Timeout(f"no worker was ready within {timeout:g} s") from None
-    except (BrokenPipeError, OSError):
-        raise errors.WorkerError("a worker process stopped") from None
-    finally:
-        for child in children:
-            if child in answered:
-                _release(child)
-            else:
-                _drop(child)  # its ping, answered late, would be taken for a job's answer
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return min(2, cores)
 
 
 def _ping() -> str:
@@ -183,6 +179,9 @@ def serve(source: BinaryIO, sink: BinaryIO) -> None:
             function, args = _receive(source)
         except EOFError:
             return
+        except Exception:  # a job that cannot be unpickled here (its function not importable): its error
+            _send(sink, ("error", traceback.format_exc()))
+            continue
         try:
             answer = ("ok", function(*args))
         except Exception:  # every failure of a job goes back to the parent
