@@ -479,6 +479,15 @@ def test_torch_module_imports_only_torch_and_the_cli_checks_it(tmp_path):
 # -- the JAX backend (jax is a test extra; CI installs it) ----------------------------------------
 
 
+#: The pairs whose JAX module is compared with NumPy's for reduction="mean" too (every pair for "none", the
+#: elementwise values): the mean is the template's, the same code for every pair; each comparison compiles.
+JAX_MEAN_PAIRS = {
+    ("bce", "sigmoid"),
+    *catalog.pairs(valid=True)[::6],
+    *((loss, "softmax") for loss, _ in catalog.pairs(valid=True)),
+}
+
+
 @pytest.mark.parametrize(("loss", "act"), catalog.pairs(valid=True))
 def test_jax_backend_matches_numpy(loss, act):
     import jax
@@ -495,7 +504,7 @@ def test_jax_backend_matches_numpy(loss, act):
             z = rng.normal(size=40) * 5
             cases = [(z, rng.choice(gradcheck.targets(catalog.loss(loss)), size=40))]
         for zz, yy in cases:
-            for reduction in ("mean", "none"):
+            for reduction in ("mean", "none") if (loss, act) in JAX_MEAN_PAIRS else ("none",):
                 np.testing.assert_allclose(
                     np.asarray(j_grad(zz, yy, reduction)), n_grad(zz, yy, reduction), rtol=1e-12, atol=1e-300
                 )
