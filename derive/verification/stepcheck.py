@@ -126,9 +126,9 @@ def check(
         return Outcome("undecided", message="no points were found where both sides are defined and real")
     first = built[0]
     failing = [s for s in samples if not sampling.agree(s.left, s.right)]
-    if failing:
-        return _disagreement(samples, failing, first, context, _facts(plan, first.values), start, budget)
     facts = _facts(plan, first.values)
+    if failing:
+        return _disagreement(samples, failing, first, context, facts, start, budget)
     proved = _prove(first.left - first.right, facts, start, budget)
     message = (
         f"proved symbolically{_instance(samples[0].instance.values)}, "
