@@ -69,6 +69,66 @@ def test_an_article_with_the_table_of_every_pair_compiles(tmp_path):
     assert compile.pdf(latex.render(doc, "article"), tmp_path / "article.pdf").read_bytes().startswith(b"%PDF")
 
 
+#: Documents whose second pdflatex run prints something else; uncompressed, so the PDF's text can be searched.
+REFERENCES = r"""\pdfcompresslevel=0 \pdfobjcompresslevel=0
+\documentclass{article}
+\usepackage{amsmath}
+\begin{document}
+\section{Chain rule}
+\begin{equation}\label{eq:delta} \delta = a - y \end{equation}
+By \eqref{eq:delta} and Section~\ref{sec:end}, the error is $\delta$.
+\section{Last}\label{sec:end}
+\end{document}
+"""
+CONTENTS = r"""\pdfcompresslevel=0 \pdfobjcompresslevel=0
+\documentclass{article}
+\begin{document}
+\tableofcontents
+\section{Chain rule}
+The error is $\delta = a - y$.
+\end{document}
+"""
+
+
+def _counting_runs(monkeypatch) -> list[list[str]]:
+    """The pdflatex commands compile.pdf runs from now on (each still runs)."""
+    calls: list[list[str]] = []
+    real = compile.subprocess.run
+
+    def spy(command, *args, **kwargs):
+        calls.append(command)
+        return real(command, *args, **kwargs)
+
+    monkeypatch.setattr(compile.subprocess, "run", spy)
+    return calls
+
+
+def test_references_settle(tmp_path, monkeypatch):
+    """LaTeX says the references were undefined: pdflatex runs again, and the PDF has no "??"."""
+    calls = _counting_runs(monkeypatch)
+    text = compile.pdf(REFERENCES, tmp_path / "refs.pdf").read_bytes()
+    assert len(calls) == 2
+    assert b"[(??)]TJ" not in text and rb"[(By)-347(\0501\051)-334(and)-333(Section)-333(2,)" in text
+
+
+def test_the_table_of_contents_is_filled(tmp_path, monkeypatch):
+    """No warning in the log, but the .toc the next run reads changed: pdflatex runs again."""
+    calls = _counting_runs(monkeypatch)
+    text = compile.pdf(CONTENTS, tmp_path / "contents.pdf").read_bytes()
+    assert len(calls) == 2
+    assert text.count(b"(Chain)") == 2  # in the contents and as the heading
+
+
+def test_an_article_without_references_compiles_in_one_run(tmp_path, monkeypatch):
+    """derive's article has nothing a second run reads back: one run, the same bytes as two."""
+    source = latex.render(gallery.document("cross_entropy", "softmax", latex.Notation()), "article")
+    calls = _counting_runs(monkeypatch)
+    once = compile.pdf(source, tmp_path / "once.pdf").read_bytes()
+    assert len(calls) == 1
+    monkeypatch.setattr(compile, "needs_rerun", lambda log, before, after: len(calls) < 3)
+    assert compile.pdf(source, tmp_path / "twice.pdf").read_bytes() == once and len(calls) == 3
+
+
 @pytest.mark.parametrize("classes", [2, 3])
 def test_explicit_k_compiles(classes, tmp_path):
     d = pairs.derive("cross_entropy", "softmax", classes)
