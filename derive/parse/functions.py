@@ -3,9 +3,11 @@ r"""User formulas as catalog functions: ``derive.Loss.from_latex(...)``, ``deriv
 A loss is written ``L(a, y) = …`` (or only its right side, in a and y), an activation
 ``g(z) = …`` (or only its right side, in z); LaTeX is read by derive's own parser
 (:func:`derive.parse.formula.parse_latex`), never by ``eval`` or ``sympify``.  The result is a
-NEW subclass of the catalog's :class:`~derive.catalog.losses.Loss` or
+new subclass of the catalog's :class:`~derive.catalog.losses.Loss` or
 :class:`~derive.catalog.activations.Activation`, made with ``type(...)``, that
-``derive.derive`` takes like a catalog name:
+``derive.derive`` takes like a catalog name.  The same formula with the same options gives the
+same class again (the last 256 are kept), so SymPy sees one function and ``derive.derive``'s
+cache serves it:
 
 >>> swish = Activation.from_latex(r"g(z) = z\sigma(z)", name="swish_user")
 >>> swish.elementary(z)
@@ -13,6 +15,8 @@ z*sigmoid(z)
 >>> ridge = Loss.from_latex(r"L(a, y) = \frac{1}{2}(a-y)^2 + \lambda a^2", name="ridge")
 >>> [(p.symbol, p.keyword, p.default) for p in ridge.parameters]
 [(lambda, 'lambda_', None)]
+>>> Loss.from_latex(r"L(a, y) = \frac{1}{2}(a-y)^2 + \lambda a^2", name="ridge") is ridge
+True
 
 Every free symbol other than the variables is a parameter: it stays a symbol through the
 derivation and becomes a keyword argument of the exported functions, named after the symbol,
@@ -27,6 +31,7 @@ else all reals.  ``|u|`` is written ``max(u, -u)`` (``sympy.diff`` of Abs assume
 from __future__ import annotations
 
 import dataclasses
+import functools
 import keyword
 from collections.abc import Mapping
 from typing import Any, ClassVar
@@ -121,8 +126,9 @@ class Loss(catalog.Loss, metaclass=_UserFunctionClass):
         a formula that is no loss (in z, or constant in a), a name that is taken or not an
         identifier, a bad set, or a domain that cannot be inferred.
         """
-        spec = _read_latex(text, LOSS)
-        return _build(LOSS, spec, name, latex_name, {"domain": domain, "targets": targets}, parameters, description)
+        return _made(
+            _read_latex, text, LOSS, name, latex_name, {"domain": domain, "targets": targets}, parameters, description
+        )
 
     @classmethod
     def from_sympy(
@@ -142,8 +148,9 @@ class Loss(catalog.Loss, metaclass=_UserFunctionClass):
         whatever their assumptions; a parameter declared ``positive=True`` has the domain (0, oo).
         Text is refused: never ``sympify`` of a user string (use :meth:`from_latex`).
         """
-        spec = _read_sympy(expr, LOSS)
-        return _build(LOSS, spec, name, latex_name, {"domain": domain, "targets": targets}, parameters, description)
+        return _made(
+            _read_sympy, expr, LOSS, name, latex_name, {"domain": domain, "targets": targets}, parameters, description
+        )
 
     @classmethod
     def elementary(cls, a_: sp.Expr, y_: sp.Expr) -> sp.Expr:
@@ -183,8 +190,7 @@ class Activation(catalog.Activation, metaclass=_UserFunctionClass):
         InvalidOption asking for it when that fails); the other options are those of
         :meth:`Loss.from_latex`.  An activation in a or y, or one constant in z, is InvalidOption.
         """
-        spec = _read_latex(text, ACTIVATION)
-        return _build(ACTIVATION, spec, name, latex_name, {"range": range}, parameters, description)
+        return _made(_read_latex, text, ACTIVATION, name, latex_name, {"range": range}, parameters, description)
 
     @classmethod
     def from_sympy(
@@ -198,8 +204,7 @@ class Activation(catalog.Activation, metaclass=_UserFunctionClass):
         description: str | None = None,
     ) -> type[Activation]:
         """A new activation from a SymPy expression in ``z``, ``Eq(g(z), …)`` or ``Lambda(z, …)``; see from_latex."""
-        spec = _read_sympy(expr, ACTIVATION)
-        return _build(ACTIVATION, spec, name, latex_name, {"range": range}, parameters, description)
+        return _made(_read_sympy, expr, ACTIVATION, name, latex_name, {"range": range}, parameters, description)
 
     @classmethod
     def elementary(cls, z_: sp.Expr) -> sp.Expr:
@@ -226,6 +231,81 @@ class Activation(catalog.Activation, metaclass=_UserFunctionClass):
 
     def _eval_rewrite_as_elementary(self, z_, **kwargs) -> sp.Expr:
         return self.elementary(z_).rewrite("elementary")
+
+
+# -- the same formula, the same class -------------------------------------------------------------------
+
+
+class _FrozenMapping(tuple):
+    """A mapping's items as a hashable tuple, told apart from a tuple the user gave."""
+
+
+class _Leaf(tuple):
+    """(type, value) of an option's plain value: 1, 1.0, True and sympy.Integer(1) are four keys, not one."""
+
+
+#: The values an option may hold and still be kept (anything else: built every time).  SymPy's own equality
+#: tells apart assumptions and a Float's precision.
+_PLAIN = (type(None), bool, int, float, str, sp.Basic)
+
+
+def _frozen(value: object) -> object:
+    """A hashable stand-in for an option that tells apart what builds different classes; TypeError if
+    there is none (a list, an object of some other type)."""
+    if isinstance(value, Mapping):
+        return _FrozenMapping((_frozen(key), _frozen(item)) for key, item in value.items())
+    if isinstance(value, tuple):
+        return tuple(_frozen(item) for item in value)
+    if isinstance(value, _PLAIN):
+        return _Leaf((type(value), value))
+    raise TypeError(type(value).__name__)
+
+
+def _thawed(value: object) -> object:
+    if isinstance(value, _Leaf):
+        return value[1]
+    if isinstance(value, _FrozenMapping):
+        return {_thawed(key): _thawed(item) for key, item in value}
+    if isinstance(value, tuple):
+        return tuple(_thawed(item) for item in value)
+    return value
+
+
+def _made(
+    reader: Any,
+    source: object,
+    kind: _Kind,
+    name: object,
+    latex_name: object,
+    sets: Mapping[str, object],
+    parameters: Mapping[str, Any] | None,
+    description: object,
+) -> type:
+    """The class of a formula, built once for each formula and options (options that cannot be hashed:
+    built every time).  A mistake raises every time; nothing is kept of it."""
+    options = (source, name, latex_name, sets, parameters, description)
+    try:
+        key = (reader, kind.noun, *(_frozen(option) for option in options))
+    except TypeError:  # a list in the parameters, a source of another type (refused by the reader), ...
+        return _build(kind, reader(source, kind), name, latex_name, sets, parameters, description)
+    return _build_once(*key)
+
+
+@functools.lru_cache(maxsize=256)
+def _build_once(
+    reader: Any,
+    noun: str,
+    source: object,
+    name: object,
+    latex_name: object,
+    sets: object,
+    parameters: object,
+    description: object,
+) -> type:
+    kind = LOSS if noun == LOSS.noun else ACTIVATION
+    spec = reader(_thawed(source), kind)
+    options = (_thawed(name), _thawed(latex_name), _thawed(sets), _thawed(parameters), _thawed(description))
+    return _build(kind, spec, *options)  # type: ignore[arg-type]
 
 
 # -- reading the formula -------------------------------------------------------------------------------

@@ -293,6 +293,60 @@ def test_a_side_condition_gives_parameter_domains():
     assert loss.parameters[0].domain == sp.S.Reals - sp.FiniteSet(0)
 
 
+SAME_CLASS = [
+    # (first call, second call, the same class?)
+    (
+        lambda: derive.Loss.from_latex(r"(a-y)^2 + \lambda a^2"),
+        lambda: derive.Loss.from_latex(r"(a-y)^2 + \lambda a^2"),
+        True,
+    ),
+    (lambda: derive.Loss.from_latex(r"(a-y)^2"), lambda: derive.Loss.from_latex(r"(a-y)^2", name="other"), False),
+    (lambda: derive.Loss.from_latex(r"(a-y)^2"), lambda: derive.Loss.from_latex(r"(a-y)^2 "), False),  # the source
+    (
+        lambda: derive.Loss.from_latex(r"\lambda a^2 + a y", parameters={"lambda": {"default": 1}}),
+        lambda: derive.Loss.from_latex(r"\lambda a^2 + a y", parameters={"lambda": {"default": 1}}),
+        True,
+    ),
+    (  # 1 and 1.0 are equal in Python, but not the same option
+        lambda: derive.Loss.from_latex(r"\lambda a^2 + a y", parameters={"lambda": {"default": 1}}),
+        lambda: derive.Loss.from_latex(r"\lambda a^2 + a y", parameters={"lambda": {"default": 1.0}}),
+        False,
+    ),
+    (
+        lambda: derive.Activation.from_latex(r"\tanh(\beta z)", range="(-1, 1)"),
+        lambda: derive.Activation.from_latex(r"\tanh(\beta z)", range=sp.Interval.open(-1, 1)),
+        False,
+    ),
+    (
+        lambda: derive.Activation.from_sympy(sp.tanh(sp.Symbol("beta", positive=True) * z)),
+        lambda: derive.Activation.from_sympy(sp.tanh(sp.Symbol("beta", positive=True) * z)),
+        True,
+    ),
+    (  # the assumptions are part of the expression
+        lambda: derive.Activation.from_sympy(sp.tanh(sp.Symbol("beta", positive=True) * z)),
+        lambda: derive.Activation.from_sympy(sp.tanh(sp.Symbol("beta") * z)),
+        False,
+    ),
+]
+
+
+@pytest.mark.parametrize(("first", "second", "same"), SAME_CLASS)
+def test_the_same_formula_and_options_give_the_same_class(first, second, same):
+    """Built once: SymPy sees one function, and derive.derive's cache serves the second call."""
+    assert (first() is second()) is same
+
+
+def test_options_that_cannot_be_kept_build_a_new_class_each_time():
+    settings = {"lambda": {"default": 0.5, "domain": "[0, oo)"}}
+    listed = {"lambda": {"default": 0.5, "domain": "[0, oo)", "note": ["a list"]}}
+    kept = derive.Loss.from_latex(r"\lambda a^2 + a y", parameters=settings)
+    settings["lambda"]["default"] = 0.7  # the caller's dict changed after the call: not the class kept
+    changed = derive.Loss.from_latex(r"\lambda a^2 + a y", parameters=settings)
+    assert kept is not changed and (kept.parameters[0].default, changed.parameters[0].default) == (0.5, 0.7)
+    with pytest.raises(errors.InvalidOption):  # a list is not hashed: the call builds, and refuses the key
+        derive.Loss.from_latex(r"\lambda a^2 + a y", parameters=listed)
+
+
 # -- from_sympy ----------------------------------------------------------------------------------------
 
 
